@@ -1,0 +1,279 @@
+"""DataFrame + formula → :class:`Design`: response, X, offset, weights and the random-effects terms.
+
+As lme4 does: rows with a missing value in any used column are dropped with a warning that gives
+the count; unused factor levels are dropped; aliased fixed-effect columns are dropped with a
+warning naming them.  :meth:`Design.new_data` rebuilds X and the terms on new data with the same
+contrasts, transforms and levels, flagging unseen levels.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, FormulaError, HierlmWarning
+from ..formula import ModelFormula, deparse, names_in, parse_formula
+from .evaluate import Evaluator, Value
+from .fixed import aliased_columns, model_matrix
+from .random import ReTerm, build_reterms, order_and_label
+
+__all__ = ["Design", "make_design"]
+
+
+@dataclass
+class Design:
+    """Everything an engine needs to fit a model.
+
+    Attributes
+    ----------
+    formula : ModelFormula
+    y : ndarray (n,) or (n, 2)
+        Response; two columns for ``cbind(successes, failures)``.
+    response_value : Value
+        The evaluated response (keeps factor levels for Bernoulli responses).
+    X : ndarray (n, p)
+    xnames : list of str
+    offset : ndarray (n,)
+    weights : ndarray (n,) or None
+    reterms : list of ReTerm
+        In lme4's order (decreasing number of levels).
+    rows : ndarray
+        Index labels of the data rows used.
+    state : dict
+        Stateful-transform state (levels, poly coefficients) for new data.
+    """
+
+    formula: ModelFormula
+    y: np.ndarray
+    response_value: Value
+    X: np.ndarray
+    xnames: list[str]
+    offset: np.ndarray
+    weights: np.ndarray | None
+    reterms: list[ReTerm]
+    rows: np.ndarray
+    state: dict
+    codings: list
+    all_xnames: list[str]
+    keep: list[int]
+    dropped: list[str] = field(default_factory=list)
+    data: pd.DataFrame | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+    @property
+    def p(self) -> int:
+        return self.X.shape[1]
+
+    def groups(self) -> dict[str, list[str]]:
+        """Grouping factors (lme4 names) and their levels, first appearance order of the terms."""
+        out: dict[str, list[str]] = {}
+        for t in self.reterms:
+            out.setdefault(t.group, t.levels)
+        return out
+
+    def describe(self) -> str:
+        """The random-effects blocks as built from the data (columns, levels)."""
+        lines = [self.formula.describe(), f"  X columns  : {', '.join(self.xnames) or '(none)'}"]
+        for t in self.reterms:
+            kind = "correlated" if t.correlated and t.ncols > 1 else "independent" if not t.correlated else "single"
+            lines.append(f"  {t.label:<11}: {', '.join(t.columns)} | {t.nlevels} levels ({kind})")
+        return "\n".join(lines)
+
+    def new_data(self, data: pd.DataFrame, re_terms: bool = True) -> "NewDesign":
+        """Evaluate the design on new data with the training contrasts, transforms and levels."""
+        return _new_design(self, data, re_terms)
+
+
+@dataclass
+class NewDesign:
+    X: np.ndarray
+    offset: np.ndarray
+    reterms: list[ReTerm]
+
+
+def _check_data(data) -> pd.DataFrame:
+    if isinstance(data, dict):
+        data = pd.DataFrame(data)
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(
+            f"data must be a pandas DataFrame, not {type(data).__name__}; e.g. hl.load_dataset('sleepstudy')"
+        )
+    if len(data) == 0:
+        raise DataError("the data frame is empty (0 rows)")
+    if data.columns.duplicated().any():
+        dup = list(data.columns[data.columns.duplicated()])
+        raise DataError(f"the data frame has duplicated column names: {dup}")
+    return data
+
+
+def _used_columns(formula: ModelFormula, data: pd.DataFrame, extra: list[str]) -> list[str]:
+    from ..errors import suggest
+
+    cols = []
+    for name in formula.variables() + extra:
+        if name in data.columns:
+            if name not in cols:
+                cols.append(name)
+        elif name != "pi":
+            raise DataError(
+                f"the formula uses '{name}', which is not a column of the data.{suggest(name, data.columns)}"
+                f" Columns: {', '.join(map(str, data.columns[:20]))}"
+            )
+    return cols
+
+
+def _drop_missing(data: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    mask = data[cols].isna().any(axis=1).to_numpy()
+    if mask.all():
+        raise DataError(f"every row has a missing value in the columns the model uses ({', '.join(cols)})")
+    if mask.any():
+        counts = data.loc[mask, cols].isna().sum()
+        which = ", ".join(f"{c}: {int(k)}" for c, k in counts.items() if k)
+        warnings.warn(
+            f"{int(mask.sum())} row(s) with missing values dropped ({which}); {int((~mask).sum())} rows used",
+            HierlmWarning,
+            stacklevel=4,
+        )
+        data = data.loc[~mask]
+    for c in cols:
+        s = data[c]
+        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            bad = ~np.isfinite(s.to_numpy(dtype=float))
+            if bad.any():
+                raise DataError(
+                    f"column '{c}' has {int(bad.sum())} infinite value(s) (first at row {data.index[bad][0]!r}); "
+                    "remove or replace them"
+                )
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            data = data.assign(**{c: s.cat.remove_unused_categories()})
+    return data
+
+
+def _check_finite(value: Value, what: str) -> None:
+    if value.kind in {"num", "mat"} and not np.all(np.isfinite(value.data)):
+        k = int((~np.isfinite(value.data)).sum())
+        raise DataError(f"'{what}' evaluates to {k} non-finite value(s) (NaN or infinite) on the data; check its domain")
+
+
+def make_design(formula: str | ModelFormula, data: pd.DataFrame, weights=None, keep_data: bool = True) -> Design:
+    """Build the design of ``formula`` on ``data``.
+
+    Parameters
+    ----------
+    formula : str or ModelFormula
+        An lme4 formula.
+    data : DataFrame
+    weights : str or array-like, optional
+        Prior weights (a column name or one value per row).
+    keep_data : bool
+        Keep the used rows of ``data`` on the design (needed for saving and refitting).
+
+    Returns
+    -------
+    Design
+
+    Examples
+    --------
+    >>> import hierlm as hl
+    >>> d = make_design("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+    >>> d.xnames, [t.columns for t in d.reterms]
+    (['(Intercept)', 'Days'], [['(Intercept)', 'Days']])
+    """
+    mf = formula if isinstance(formula, ModelFormula) else parse_formula(formula)
+    if mf.response is None:
+        raise FormulaError(f"the formula '{mf.text}' has no response; write it as 'y ~ ...'")
+    data = _check_data(data)
+    wcol = [weights] if isinstance(weights, str) else []
+    cols = _used_columns(mf, data, wcol)
+    if weights is not None and not isinstance(weights, str):
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (len(data),):
+            raise DataError(f"weights must have one value per row ({len(data)}), got shape {weights.shape}")
+        data = data.assign(__weights__=weights)
+        cols = cols + ["__weights__"]
+        weights = "__weights__"
+    data = _drop_missing(data, cols)
+    ev = Evaluator(data)
+
+    response = ev(mf.response)
+    _check_finite(response, deparse(mf.response))
+    y = response.data.astype(float) if response.kind in {"num", "mat", "lgl"} else response.data
+
+    termlist = mf.fixed_terms()
+    X, names, codings = model_matrix(termlist, ev)
+    for j, nm in enumerate(names):
+        if not np.all(np.isfinite(X[:, j])):
+            raise DataError(f"the fixed-effect column '{nm}' has non-finite values (NaN or infinite)")
+    offset = np.zeros(ev.n)
+    for node in termlist.offsets:
+        v = ev(node)
+        _check_finite(v, f"offset({deparse(node)})")
+        offset = offset + v.numeric(deparse(node))
+
+    dropped_idx = aliased_columns(X)
+    keep = [j for j in range(X.shape[1]) if j not in dropped_idx]
+    dropped = [names[j] for j in dropped_idx]
+    if dropped:
+        warnings.warn(
+            f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} column(s): {', '.join(dropped)}",
+            HierlmWarning,
+            stacklevel=3,
+        )
+
+    reterms = order_and_label(build_reterms(mf.bars, ev))
+    for t in reterms:
+        _check_finite(Value("num", t.values), f"the terms of {t.bar.source}")
+
+    w = None
+    if weights is not None:
+        w = data[weights].to_numpy(dtype=float)
+        if (w < 0).any():
+            raise DataError("weights must be non-negative")
+    return Design(
+        formula=mf,
+        y=y,
+        response_value=response,
+        X=X[:, keep],
+        xnames=[names[j] for j in keep],
+        offset=offset,
+        weights=w,
+        reterms=reterms,
+        rows=data.index.to_numpy(),
+        state=ev.state,
+        codings=codings,
+        all_xnames=names,
+        keep=keep,
+        dropped=dropped,
+        data=data[[c for c in cols if c != "__weights__"]].copy() if keep_data else None,
+    )
+
+
+def _new_design(design: Design, data: pd.DataFrame, re_terms: bool) -> NewDesign:
+    mf = design.formula
+    data = _check_data(data)
+    ev = Evaluator(data, state=design.state)
+    termlist = mf.fixed_terms()
+    X, _, _ = model_matrix(termlist, ev, design.codings)
+    X = X[:, design.keep]
+    offset = np.zeros(ev.n)
+    for node in termlist.offsets:
+        offset = offset + ev(node).numeric(deparse(node))
+    reterms: list[ReTerm] = []
+    if re_terms:
+        for t in design.reterms:
+            group = ev.factor_of(t.bar.group)
+            Z, _, _ = model_matrix(t.bar.terms(), ev, t.codings)
+            if t.column_subset is not None:
+                Z = Z[:, [t.column_subset]]
+            # codes beyond the training levels are new levels; their names extend ``levels``
+            idx = group.data.copy()
+            reterms.append(
+                ReTerm(t.group, t.label, list(group.levels), idx, t.columns, Z, t.correlated, t.bar, t.codings, t.column_subset)
+            )
+    return NewDesign(X=X, offset=offset, reterms=reterms)

@@ -1,0 +1,139 @@
+"""Syntax tree of R model formulas, and its deparser.
+
+Nodes are immutable and hashable: a variable such as ``I(Time^2)`` is identified by its node,
+and :func:`deparse` writes it back as R's ``deparse()`` would (``I(Time^2)``, ``log(x + 1)``,
+``poly(Days, 2)``), which is how lme4 names model-matrix columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Node", "Name", "Num", "Str", "Call", "BinOp", "UnaryOp", "Paren", "deparse", "names_in"]
+
+
+@dataclass(frozen=True)
+class Node:
+    """Base class of formula syntax nodes."""
+
+    def __str__(self) -> str:  # pragma: no cover - convenience
+        return deparse(self)
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    id: str
+
+
+@dataclass(frozen=True)
+class Num(Node):
+    value: float
+
+
+@dataclass(frozen=True)
+class Str(Node):
+    value: str
+
+
+@dataclass(frozen=True)
+class Call(Node):
+    func: str
+    args: tuple[Node, ...]
+    kwargs: tuple[tuple[str, Node], ...] = ()
+
+
+@dataclass(frozen=True)
+class BinOp(Node):
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class UnaryOp(Node):
+    op: str
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Paren(Node):
+    expr: Node
+
+
+_SPACED = {"+", "-", "*", "==", "!=", "<", ">", "<=", ">=", "&", "&&", "|", "||", "~"}
+
+
+def _num(v: float) -> str:
+    """R's formatting of a number: 15 significant digits, scientific when it is shorter."""
+    v = float(v)
+    if v == 0:
+        return "0"
+    fixed = f"{v:.15g}" if "e" not in f"{v:.15g}" else f"{v:.15f}".rstrip("0").rstrip(".")
+    mant, exp = f"{v:.14e}".split("e")
+    mant = mant.rstrip("0").rstrip(".")
+    e = int(exp)
+    sci = f"{mant}e{'-' if e < 0 else '+'}{abs(e):02d}"
+    return fixed if len(fixed) <= len(sci) else sci
+
+
+def _name(s: str) -> str:
+    import re
+
+    return s if re.fullmatch(r"[A-Za-z.][A-Za-z0-9._]*", s) else f"`{s}`"
+
+
+def deparse(node: Node) -> str:
+    """Write a node as R's ``deparse()`` does.
+
+    Examples
+    --------
+    >>> from hierlm.formula import parse_expr
+    >>> deparse(parse_expr("I(Time **2)"))
+    'I(Time^2)'
+    >>> deparse(parse_expr("log(x+1)"))
+    'log(x + 1)'
+    """
+    if isinstance(node, Name):
+        return _name(node.id)
+    if isinstance(node, Num):
+        return _num(node.value)
+    if isinstance(node, Str):
+        return '"' + node.value.replace('"', '\\"') + '"'
+    if isinstance(node, Call):
+        parts = [deparse(a) for a in node.args] + [f"{k} = {deparse(v)}" for k, v in node.kwargs]
+        return f"{node.func}({', '.join(parts)})"
+    if isinstance(node, Paren):
+        return f"({deparse(node.expr)})"
+    if isinstance(node, UnaryOp):
+        return f"{node.op}{deparse(node.operand)}"
+    if isinstance(node, BinOp):
+        left, right = deparse(node.left), deparse(node.right)
+        if node.op in _SPACED or node.op.startswith("%"):
+            return f"{left} {node.op} {right}"
+        return f"{left}{node.op}{right}"
+    raise TypeError(f"not a formula node: {node!r}")
+
+
+def names_in(node: Node) -> list[str]:
+    """Variable names a node refers to, in order of first appearance (function names excluded)."""
+    out: list[str] = []
+
+    def walk(n: Node) -> None:
+        if isinstance(n, Name):
+            if n.id not in out:
+                out.append(n.id)
+        elif isinstance(n, Call):
+            for a in n.args:
+                walk(a)
+            for _, v in n.kwargs:
+                walk(v)
+        elif isinstance(n, BinOp):
+            walk(n.left)
+            walk(n.right)
+        elif isinstance(n, UnaryOp):
+            walk(n.operand)
+        elif isinstance(n, Paren):
+            walk(n.expr)
+
+    walk(node)
+    return out
