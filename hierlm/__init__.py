@@ -1,12 +1,25 @@
-"""hierlm: lme4-style hierarchical regression, the Bayesian way."""
+"""hierlm: lme4-style hierarchical regression, the Bayesian way.
 
+>>> import hierlm as hl
+>>> sleep = hl.load_dataset("sleepstudy")
+>>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", sleep)
+>>> round(m.sigma(), 3)
+25.592
+"""
+
+from .compare import anova
 from .datasets import list_datasets, load_dataset
 from .errors import DataError, FormulaError, HierlmError, HierlmWarning, SamplingError
+from .fits import LmerFit
 from .formula import parse_formula
+from .reml import lmer
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "lmer",
+    "anova",
+    "LmerFit",
     "load_dataset",
     "list_datasets",
     "parse_formula",

@@ -9,14 +9,14 @@ contrasts, transforms and levels, flagging unseen levels.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError, FormulaError, HierlmWarning
-from ..formula import ModelFormula, deparse, names_in, parse_formula
-from .evaluate import Evaluator, Value
+from ..formula import ModelFormula, deparse, parse_formula
+from .evaluate import Evaluator, Value, unknown_column
 from .fixed import aliased_columns, model_matrix
 from .random import ReTerm, build_reterms, order_and_label
 
@@ -113,18 +113,13 @@ def _check_data(data) -> pd.DataFrame:
 
 
 def _used_columns(formula: ModelFormula, data: pd.DataFrame, extra: list[str]) -> list[str]:
-    from ..errors import suggest
-
     cols = []
     for name in formula.variables() + extra:
         if name in data.columns:
             if name not in cols:
                 cols.append(name)
         elif name != "pi":
-            raise DataError(
-                f"the formula uses '{name}', which is not a column of the data.{suggest(name, data.columns)}"
-                f" Columns: {', '.join(map(str, data.columns[:20]))}"
-            )
+            raise unknown_column(name, data.columns)
     return cols
 
 
@@ -272,8 +267,7 @@ def _new_design(design: Design, data: pd.DataFrame, re_terms: bool) -> NewDesign
             if t.column_subset is not None:
                 Z = Z[:, [t.column_subset]]
             # codes beyond the training levels are new levels; their names extend ``levels``
-            idx = group.data.copy()
             reterms.append(
-                ReTerm(t.group, t.label, list(group.levels), idx, t.columns, Z, t.correlated, t.bar, t.codings, t.column_subset)
+                replace(t, levels=list(group.levels), index=group.data.copy(), values=Z, known=t.nlevels)
             )
     return NewDesign(X=X, offset=offset, reterms=reterms)

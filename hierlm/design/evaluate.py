@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, FormulaError, suggest
-from ..formula import BinOp, Call, Name, Node, Num, Paren, Str, UnaryOp, deparse
+from ..formula import BinOp, Bool, Call, Name, Node, Num, Paren, Str, UnaryOp, deparse
+from ..formula.ast import format_number
 
-__all__ = ["Value", "Evaluator", "as_categorical", "level_names"]
+__all__ = ["Value", "Evaluator", "as_categorical", "level_names", "unknown_column"]
 
 
 @dataclass
@@ -47,16 +48,30 @@ class Value:
 
 
 def level_names(values) -> list[str]:
-    """Format level values as R's ``as.character`` does (``1`` not ``1.0``)."""
+    """Format level values as R's ``as.character`` does.
+
+    Whole numbers lose their ``.0``, other floats get 15 significant digits (``0.1 + 0.2`` gives
+    ``0.3``, ``1e5`` as a double gives ``1e+05``), booleans become ``TRUE``/``FALSE``.
+    """
     out = []
     for v in values:
         if isinstance(v, (bool, np.bool_)):
             out.append("TRUE" if v else "FALSE")
-        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+        elif isinstance(v, (float, np.floating)):
+            out.append(format_number(float(v)))
+        elif isinstance(v, (int, np.integer)):
             out.append(str(int(v)))
         else:
             out.append(str(v))
     return out
+
+
+def unknown_column(name: str, columns) -> DataError:
+    """The error for a formula name that is not a column: the closest column and the columns."""
+    return DataError(
+        f"the formula uses '{name}', which is not a column of the data.{suggest(name, columns)}"
+        f" Columns: {', '.join(map(str, list(columns)[:20]))}"
+    )
 
 
 def _sort_levels(uniq: list) -> list:
@@ -137,6 +152,8 @@ class Evaluator:
             return self(node.expr)
         if isinstance(node, Name):
             return self._column(node.id)
+        if isinstance(node, Bool):
+            return Value("lgl", np.full(self.n, bool(node.value)))
         if isinstance(node, Num):
             return Value("num", np.full(self.n, node.value))
         if isinstance(node, Str):
@@ -158,10 +175,7 @@ class Evaluator:
         if name not in self.data.columns:
             if name in {"pi"}:
                 return Value("num", np.full(self.n, np.pi))
-            raise DataError(
-                f"the formula uses '{name}', which is not a column of the data.{suggest(name, self.data.columns)}"
-                f" Columns: {', '.join(map(str, self.data.columns[:20]))}"
-            )
+            raise unknown_column(name, self.data.columns)
         s = self.data[name]
         key = ("column", name)
         if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or pd.api.types.is_string_dtype(s.dtype):

@@ -106,7 +106,9 @@ def _variable_columns(v: Node, val: Value, coding: str | None) -> tuple[np.ndarr
             f"the factor '{name}' has level(s) {unseen} that the model was not fitted with; "
             f"known levels: {levels}"
         )
-    return contrast[codes], [name + s for s in names]
+    cols = contrast[np.maximum(codes, 0)]
+    cols[codes < 0] = np.nan  # a missing level (new data only) gives a missing row
+    return cols, [name + s for s in names]
 
 
 def model_matrix(termlist: TermList, ev: Evaluator, codings: list[dict] | None = None) -> tuple[np.ndarray, list[str], list[dict]]:
@@ -146,19 +148,24 @@ def model_matrix(termlist: TermList, ev: Evaluator, codings: list[dict] | None =
 
 
 def aliased_columns(X: np.ndarray, tol: float = 1e-7) -> list[int]:
-    """Columns that are linear combinations of earlier ones (R's ``qr(X, tol = 1e-7)`` rule)."""
-    kept: list[np.ndarray] = []
+    """Columns that are linear combinations of earlier ones (R's ``qr(X, tol = 1e-7)`` rule).
+
+    As LINPACK's ``dqrdc2`` (which lme4's rank check uses), a column is dropped when what is left
+    of it after projecting out the kept columns has a norm below ``tol`` times its own norm.
+    """
+    n, p = X.shape
+    Q = np.empty((n, min(n, p)), order="F")  # orthonormal basis of the kept columns
+    k = 0
     dropped: list[int] = []
-    for j in range(X.shape[1]):
-        x = X[:, j].astype(float)
-        norm0 = np.linalg.norm(x)
-        r = x.copy()
-        for _ in range(2):  # re-orthogonalise once for stability
-            for q in kept:
-                r -= (q @ r) * q
+    for j in range(p):
+        r = X[:, j].astype(float)
+        norm0 = np.linalg.norm(r)
+        for _ in range(2):  # classical Gram-Schmidt, re-orthogonalised once for stability
+            r = r - Q[:, :k] @ (Q[:, :k].T @ r)
         nr = np.linalg.norm(r)
         if norm0 == 0 or nr < tol * norm0:
             dropped.append(j)
         else:
-            kept.append(r / nr)
+            Q[:, k] = r / nr
+            k += 1
     return dropped

@@ -1,12 +1,13 @@
 """Random-effects terms: one per bar, holding level indices and term columns, never a dense Z.
 
 lme4's ``mkReTrms``: each bar ``(x | g)`` gives the model matrix of ``~ x`` and the grouping
-factor ``g``; terms are ordered by decreasing number of levels (stable), and duplicated group names
-become ``Subject``, ``Subject.1`` in ``VarCorr``.
+factor ``g``; terms are ordered as lme4 orders them (by decreasing number of levels), and duplicated
+group names become ``Subject``, ``Subject.1`` in ``VarCorr``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from ..formula import Bar
 from .evaluate import Evaluator
 from .fixed import model_matrix
 
-__all__ = ["ReTerm", "build_reterms"]
+__all__ = ["ReTerm", "build_reterms", "order_and_label", "make_names"]
 
 
 @dataclass
@@ -33,7 +34,8 @@ class ReTerm:
     levels : list of str
         Level names, in lme4's order.
     index : ndarray of int
-        Level of every observation (``-1``/``-2``: unseen level, only on new data).
+        Level of every observation.  On new data, ``-1`` marks a missing group and codes from
+        ``known`` on mark levels unseen in training (their names extend ``levels``).
     columns : list of str
         Names of the term columns (``(Intercept)``, ``Days``).
     values : ndarray (n, p)
@@ -44,6 +46,8 @@ class ReTerm:
         The bar this block comes from.
     column_subset : int or None
         For ``||`` blocks of factor terms: which column of the bar's model matrix this block keeps.
+    known : int
+        How many of ``levels`` were seen in training (-1: all of them).
     """
 
     group: str
@@ -56,10 +60,15 @@ class ReTerm:
     bar: Bar
     codings: list
     column_subset: int | None = None
+    known: int = -1
 
     @property
     def nlevels(self) -> int:
         return len(self.levels)
+
+    def unseen(self) -> np.ndarray:
+        """Mask of the observations whose level was not seen in training (new data only)."""
+        return self.index >= (self.nlevels if self.known < 0 else self.known)
 
     @property
     def ncols(self) -> int:
@@ -113,11 +122,55 @@ def build_reterms(bars: tuple[Bar, ...], ev: Evaluator) -> list[ReTerm]:
 
 
 def order_and_label(terms: list[ReTerm]) -> list[ReTerm]:
-    """lme4's order (decreasing number of levels, stable) and unique labels (``g``, ``g.1``)."""
-    terms = sorted(terms, key=lambda t: -t.nlevels)
-    seen: dict[str, int] = {}
-    for t in terms:
-        k = seen.get(t.group, 0)
-        t.label = t.group if k == 0 else f"{t.group}.{k}"
-        seen[t.group] = k + 1
+    """lme4's order of the terms and their names in ``VarCorr``.
+
+    ``mkReTrms`` reorders only when some term has more levels than the one before it, and then by
+    ``rev(order(nl))``: decreasing number of levels, tied terms in reverse order.  ``VarCorr``
+    names are the group names, passed through ``make.names(unique = TRUE)`` when a group repeats
+    (``Subject``, ``Subject.1``; ``Worker:Machine`` becomes ``Worker.Machine`` then).
+    """
+    nl = [t.nlevels for t in terms]
+    if any(b > a for a, b in zip(nl, nl[1:])):
+        increasing = sorted(range(len(terms)), key=nl.__getitem__)  # stable, as R's order()
+        terms = [terms[i] for i in reversed(increasing)]
+    groups = [t.group for t in terms]
+    labels = make_names(groups) if len(set(groups)) < len(groups) else groups
+    for t, label in zip(terms, labels):
+        t.label = label
     return terms
+
+
+_R_RESERVED = {
+    "if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE", "NULL",
+    "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "NA_complex_", "in",
+}
+
+
+def make_names(names: list[str]) -> list[str]:
+    """R's ``make.names(names, unique = TRUE)``.
+
+    Examples
+    --------
+    >>> make_names(["Worker:Machine", "Worker", "Worker"])
+    ['Worker.Machine', 'Worker', 'Worker.1']
+    """
+    valid = []
+    for nm in names:
+        nm = re.sub(r"[^A-Za-z0-9._]", ".", nm)
+        if not re.match(r"[A-Za-z]|\.(?![0-9])", nm):
+            nm = "X" + nm
+        valid.append(nm + "." if nm in _R_RESERVED else nm)
+    # make.unique: the k-th repeat of a name gets the first free suffix ".k", ".k+1", ...
+    taken, next_suffix, out = set(valid), {}, []
+    for nm in valid:
+        if nm not in next_suffix:
+            next_suffix[nm] = 1
+            out.append(nm)
+            continue
+        k = next_suffix[nm]
+        while f"{nm}.{k}" in taken:
+            k += 1
+        taken.add(f"{nm}.{k}")
+        next_suffix[nm] = k + 1
+        out.append(f"{nm}.{k}")
+    return out

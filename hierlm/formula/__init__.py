@@ -1,6 +1,6 @@
 """lme4 formula language: parse ``y ~ x + (x | g)`` into a response, a fixed part and bars."""
 
-from .ast import BinOp, Call, Name, Node, Num, Paren, Str, UnaryOp, deparse, names_in
+from .ast import BinOp, Bool, Call, Name, Node, Num, Paren, Str, UnaryOp, deparse, names_in
 from .model import Bar, ModelFormula, parse_formula
 from .parser import parse_expr
 from .terms import TermList, expand_terms
@@ -17,6 +17,7 @@ __all__ = [
     "Node",
     "Name",
     "Num",
+    "Bool",
     "Str",
     "Call",
     "BinOp",

@@ -8,8 +8,12 @@ and :func:`deparse` writes it back as R's ``deparse()`` would (``I(Time^2)``, ``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from math import isfinite, isnan
 
-__all__ = ["Node", "Name", "Num", "Str", "Call", "BinOp", "UnaryOp", "Paren", "deparse", "names_in"]
+__all__ = [
+    "Node", "Name", "Num", "Bool", "Str", "Call", "BinOp", "UnaryOp", "Paren", "deparse", "names_in", "format_number",
+]
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,11 @@ class Name(Node):
 @dataclass(frozen=True)
 class Num(Node):
     value: float
+
+
+@dataclass(frozen=True)
+class Bool(Num):
+    """``TRUE``/``FALSE``: 1 and 0 in arithmetic, written back as R writes them (``raw = TRUE``)."""
 
 
 @dataclass(frozen=True)
@@ -63,16 +72,25 @@ class Paren(Node):
 _SPACED = {"+", "-", "*", "==", "!=", "<", ">", "<=", ">=", "&", "&&", "|", "||", "~"}
 
 
-def _num(v: float) -> str:
-    """R's formatting of a number: 15 significant digits, scientific when it is shorter."""
+def format_number(v: float) -> str:
+    """R's formatting of a double: 15 significant digits, scientific when it is shorter.
+
+    Examples
+    --------
+    >>> format_number(1e6), format_number(0.1 + 0.2), format_number(123456.0)
+    ('1e+06', '0.3', '123456')
+    """
     v = float(v)
     if v == 0:
         return "0"
-    fixed = f"{v:.15g}" if "e" not in f"{v:.15g}" else f"{v:.15f}".rstrip("0").rstrip(".")
-    mant, exp = f"{v:.14e}".split("e")
-    mant = mant.rstrip("0").rstrip(".")
+    if not isfinite(v):
+        return "NaN" if isnan(v) else ("Inf" if v > 0 else "-Inf")
+    full = Decimal(f"{v:.14e}")
+    digits = next(d for d in range(1, 16) if Decimal(f"{v:.{d - 1}e}") == full)
+    mant, exp = f"{v:.{digits - 1}e}".split("e")
     e = int(exp)
     sci = f"{mant}e{'-' if e < 0 else '+'}{abs(e):02d}"
+    fixed = f"{v:.{max(digits - 1 - e, 0)}f}"
     return fixed if len(fixed) <= len(sci) else sci
 
 
@@ -95,8 +113,10 @@ def deparse(node: Node) -> str:
     """
     if isinstance(node, Name):
         return _name(node.id)
+    if isinstance(node, Bool):
+        return "TRUE" if node.value else "FALSE"
     if isinstance(node, Num):
-        return _num(node.value)
+        return format_number(node.value)
     if isinstance(node, Str):
         return '"' + node.value.replace('"', '\\"') + '"'
     if isinstance(node, Call):

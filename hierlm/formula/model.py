@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..errors import FormulaError
 from .ast import BinOp, Call, Name, Node, Num, Paren, UnaryOp, deparse, names_in
-from .parser import parse_two_sided
+from .parser import parse_two_sided, too_deep
 from .terms import TermList, expand_terms, flatten_sum
 
 __all__ = ["Bar", "ModelFormula", "parse_formula"]
@@ -114,10 +114,11 @@ class ModelFormula:
         >>> print(parse_formula("y ~ x + (x || g) + (1 | a/b)").describe())
         y ~ x + (x || g) + (1 | a/b)
           fixed part : y ~ x
-          block 1    : (1 | g)          from (x || g)
-          block 2    : (0 + x | g)      from (x || g)
-          block 3    : (1 | b:a)        from (1 | a/b)
-          block 4    : (1 | a)          from (1 | a/b)
+          block 1    : (1 | g)      from (x || g)
+          block 2    : (0 + x | g)  from (x || g)
+          block 3    : (1 | b:a)    from (1 | a/b)
+          block 4    : (1 | a)      from (1 | a/b)
+          ('||' blocks: a factor term is split into one block per model-matrix column)
         """
         lines = [self.text, f"  fixed part : {self.fixed_formula}"]
         blocks = [(text, bar) for bar in self.bars for text in bar.expanded()]
@@ -250,6 +251,13 @@ def parse_formula(text: str) -> ModelFormula:
     >>> f.fixed_formula
     'Reaction ~ Days'
     """
+    try:
+        return _parse_formula(text)
+    except RecursionError:
+        raise too_deep(text) from None
+
+
+def _parse_formula(text: str) -> ModelFormula:
     response, rhs = parse_two_sided(text)
     parts = flatten_sum(rhs)
     bars: list[Bar] = []

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 
 from ..errors import FormulaError
-from .ast import BinOp, Call, Name, Node, Num, Paren, Str, UnaryOp
+from .ast import BinOp, Bool, Call, Name, Node, Num, Paren, Str, UnaryOp
 
-__all__ = ["parse_expr", "parse_two_sided", "Token", "tokenize"]
+__all__ = ["parse_expr", "parse_two_sided", "Token", "tokenize", "too_deep"]
 
 _TOKEN_RE = re.compile(
     r"""
@@ -128,6 +128,8 @@ class _Parser:
                 lbp, rbp = _BINARY[op]
             elif op in {")", ",", "]", "="}:
                 break
+            elif op in {"(", "!"}:
+                raise self.error(f"unexpected {op!r} (is an operator such as '+' missing?)", tok)
             else:
                 raise self.error(f"unexpected {op!r}", tok)
             if lbp < min_bp:
@@ -153,7 +155,7 @@ class _Parser:
             if self.peek().text == "(" and self.peek().kind == "op" and not tok.text.startswith("`"):
                 return self.call(name)
             if name in {"TRUE", "FALSE"}:
-                return Num(1.0 if name == "TRUE" else 0.0)
+                return Bool(1.0 if name == "TRUE" else 0.0)
             return Name(name)
         if tok.kind == "op":
             if tok.text == "(":
@@ -188,6 +190,8 @@ class _Parser:
             return Call(func, ())
         while True:
             tok = self.peek()
+            if tok.kind == "end":
+                raise self.error(f"unbalanced parentheses: '{func}(' is never closed; missing ')'", tok)
             nxt = self.tokens[self.i + 1]
             if tok.kind == "name" and nxt.kind == "op" and nxt.text == "=":
                 self.next()
@@ -218,7 +222,10 @@ def parse_expr(text: str) -> Node:
     if not isinstance(text, str) or not text.strip():
         raise FormulaError("the formula is empty; write it as 'response ~ predictors', e.g. 'y ~ x + (1 | g)'")
     p = _Parser(text)
-    node = p.parse(0)
+    try:
+        node = p.parse(0)
+    except RecursionError:
+        raise too_deep(text) from None
     tok = p.peek()
     if tok.kind != "end":
         if tok.text == ")":
@@ -242,6 +249,14 @@ def parse_two_sided(text: str) -> tuple[Node | None, Node]:
     if isinstance(node.left, BinOp) and node.left.op == "~":
         raise FormulaError(f"the formula {text!r} has more than one '~'")
     return node.left, node.right
+
+
+def too_deep(text: str) -> FormulaError:
+    """The error for a formula nested too deeply (or too long) to handle recursively."""
+    return FormulaError(
+        f"the formula is nested too deeply to handle ({len(text)} characters); "
+        "remove redundant parentheses or split it into fewer terms"
+    )
 
 
 def _missing_rhs(text: str) -> Node:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import combinations
+from math import comb
 
 from ..errors import FormulaError
-from .ast import BinOp, Call, Name, Node, Num, Paren, Str, UnaryOp, deparse
+from .ast import BinOp, Bool, Call, Name, Node, Num, Paren, Str, UnaryOp, deparse
 
 __all__ = ["TermList", "expand_terms", "flatten_sum"]
 
@@ -61,7 +62,7 @@ def flatten_sum(node: Node, sign: int = 1) -> list[tuple[int, Node]]:
 
 
 def _is_number(node: Node, value: float) -> bool:
-    return isinstance(node, Num) and node.value == value
+    return isinstance(node, Num) and not isinstance(node, Bool) and node.value == value
 
 
 class _Expander:
@@ -94,11 +95,10 @@ class _Expander:
                 continue
             sub = self.product(part)
             if sign > 0:
-                for t in sub:
-                    if t not in terms:
-                        terms.append(t)
+                terms = _union(terms, sub)
             else:
-                terms = [t for t in terms if t not in sub]
+                drop = set(sub)
+                terms = [t for t in terms if t not in drop]
         return terms, intercept
 
     def product(self, node: Node) -> list[frozenset]:
@@ -108,9 +108,9 @@ class _Expander:
             op = node.op
             if op == "*":
                 a, b = self.product(node.left), self.product(node.right)
-                return _union(a, b, _cross(a, b))
+                return _union(a, b, _cross(a, b, node))
             if op == ":":
-                return _cross(self.product(node.left), self.product(node.right))
+                return _cross(self.product(node.left), self.product(node.right), node)
             if op == "/":
                 a, b = self.product(node.left), self.product(node.right)
                 whole = frozenset().union(*a) if a else frozenset()
@@ -126,14 +126,10 @@ class _Expander:
                         f"in '{deparse(node)}' the power must be a positive whole number; "
                         "for a numeric power of a variable write I(x^2)"
                     )
-                k = int(node.right.value)
-                out: list[frozenset] = []
-                for r in range(1, k + 1):
-                    for combo in combinations(base, r):
-                        t = frozenset().union(*combo)
-                        if t not in out:
-                            out.append(t)
-                return out
+                k = min(int(node.right.value), len(base))
+                _check_size(sum(comb(len(base), r) for r in range(1, k + 1)), node)
+                combos = (frozenset().union(*c) for r in range(1, k + 1) for c in combinations(base, r))
+                return list(dict.fromkeys(combos))
             if op in {"|", "||"}:
                 raise FormulaError(
                     f"the random-effect term '{deparse(node)}' must stand on its own in parentheses, "
@@ -146,8 +142,9 @@ class _Expander:
                 raise FormulaError("the formula has more than one '~'")
             return self.var(node)  # comparisons and other operators make one variable
         if isinstance(node, Num):
+            what = "constant" if isinstance(node, Bool) else "number"
             raise FormulaError(
-                f"the number {deparse(node)} cannot be a term; only 1 (intercept) and 0 (no intercept) "
+                f"the {what} {deparse(node)} cannot be a term; only 1 (intercept) and 0 (no intercept) "
                 "may stand alone, write I(...) for arithmetic"
             )
         if isinstance(node, Str):
@@ -161,23 +158,27 @@ class _Expander:
         return self.var(node)
 
 
-def _cross(a: list[frozenset], b: list[frozenset]) -> list[frozenset]:
-    out: list[frozenset] = []
-    for ta in a:
-        for tb in b:
-            t = ta | tb
-            if t not in out:
-                out.append(t)
-    return out
+#: more terms than this is a mistake (``(a + ... + z)^20``), not a model
+MAX_TERMS = 10_000
+
+
+def _check_size(n: int, node: Node) -> None:
+    if n > MAX_TERMS:
+        raise FormulaError(
+            f"'{deparse(node)}' expands to {n} terms (more than {MAX_TERMS}); "
+            "write the interactions you need explicitly"
+        )
+
+
+def _cross(a: list[frozenset], b: list[frozenset], node: Node) -> list[frozenset]:
+    """All pairwise unions ``ta | tb`` (R's ``:``), without repeats, in R's order."""
+    _check_size(len(a) * len(b), node)
+    return list(dict.fromkeys(ta | tb for ta in a for tb in b))
 
 
 def _union(*lists: list[frozenset]) -> list[frozenset]:
-    out: list[frozenset] = []
-    for lst in lists:
-        for t in lst:
-            if t not in out:
-                out.append(t)
-    return out
+    """Concatenation without repeats, first occurrence kept."""
+    return list(dict.fromkeys(t for lst in lists for t in lst))
 
 
 def expand_terms(node: Node | None, text: str = "", response: Node | None = None) -> TermList:
