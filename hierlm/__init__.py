@@ -7,11 +7,13 @@
 25.592
 """
 
+from .bootstrap import BootstrapLRT, bootstrap_lrt
 from .compare import anova
 from .datasets import list_datasets, load_dataset
 from .errors import DataError, FormulaError, HierlmError, HierlmWarning, SamplingError
 from .fits import LmerFit
 from .formula import parse_formula
+from .inference import icc
 from .reml import lmer
 
 __version__ = "0.1.0"
@@ -19,6 +21,9 @@ __version__ = "0.1.0"
 __all__ = [
     "lmer",
     "anova",
+    "bootstrap_lrt",
+    "BootstrapLRT",
+    "icc",
     "LmerFit",
     "load_dataset",
     "list_datasets",

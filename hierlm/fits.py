@@ -231,6 +231,19 @@ class LmerFit(FrequentistFit):
 
         return fit_lmm(self.design, reml=False, start=self.optinfo.get("theta_internal"))
 
+    def simulate(self, nsim: int = 1, seed=None, use_re: bool = True) -> np.ndarray:
+        """Responses simulated from the fit, (n, nsim); see :func:`hierlm.inference.simulate`."""
+        from .inference import simulate
+
+        return simulate(self, nsim=nsim, seed=seed, use_re=use_re)
+
+    def confint(self, parm=None, level: float = 0.95, method: str = "profile", nsim: int = 500, seed=None,
+                n_jobs=None) -> pd.DataFrame:
+        """lme4's ``confint``: rows ``.sig01 …, .sigma``, fixed effects; see :func:`hierlm.inference.confint`."""
+        from .inference import confint
+
+        return confint(self, parm=parm, level=level, method=method, nsim=nsim, seed=seed, n_jobs=n_jobs)
+
     def summary(self):
         """lme4-style summary; ``str()`` gives the text, notebooks show HTML."""
         from .summary import lmer_summary
