@@ -11,20 +11,22 @@ from .bootstrap import BootstrapLRT, bootstrap_lrt
 from .compare import anova
 from .datasets import list_datasets, load_dataset
 from .errors import DataError, FormulaError, HierlmError, HierlmWarning, SamplingError
-from .fits import LmerFit
+from .fits import GlmerFit, LmerFit
 from .formula import parse_formula
 from .inference import icc
-from .reml import lmer
+from .reml import glmer, lmer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "lmer",
+    "glmer",
     "anova",
     "bootstrap_lrt",
     "BootstrapLRT",
     "icc",
     "LmerFit",
+    "GlmerFit",
     "load_dataset",
     "list_datasets",
     "parse_formula",

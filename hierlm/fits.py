@@ -1,4 +1,4 @@
-"""Plain result objects of the frequentist engine: :class:`LmerFit` (and the shared base).
+"""Plain result objects of the frequentist engine: :class:`LmerFit`, :class:`GlmerFit` and their base.
 
 A fit holds numbers (θ, β, b, σ, the objective) and its :class:`~hierlm.design.Design`; the
 extractors are thin methods over :mod:`hierlm.extract`, named as in lme4 and ``API.md``.
@@ -17,7 +17,7 @@ from . import extract
 from .design import Design
 from .errors import HierlmWarning
 
-__all__ = ["FrequentistFit", "LmerFit"]
+__all__ = ["FrequentistFit", "LmerFit", "GlmerFit"]
 
 
 @dataclass
@@ -249,6 +249,80 @@ class LmerFit(FrequentistFit):
         from .summary import lmer_summary
 
         return lmer_summary(self)
+
+    def __repr__(self) -> str:
+        return str(self.summary())
+
+
+@dataclass
+class GlmerFit(FrequentistFit):
+    """A generalised linear mixed model fitted by maximum likelihood (:func:`hierlm.glmer`).
+
+    Besides the shared extractors: ``fit.nb_theta`` (negative binomial θ), ``fit.family_spec``
+    (the :class:`~hierlm.families.Family`), ``fit.nAGQ``; ``predict(type="link")`` for η,
+    ``residuals(type=...)`` as lme4 (deviance residuals by default).
+    """
+
+    family_spec: object = None  # hierlm.families.Family
+    response: object = None  # hierlm.families.GlmResponse
+    nAGQ: int = 1
+    nb_theta: float | None = None
+    eta: np.ndarray | None = None
+    mu: np.ndarray | None = None
+    cond_var_: list | None = None
+
+    def npar(self) -> int:
+        """Fixed effects and θ (plus the negative-binomial θ, as lme4's ``glmer.nb`` counts it)."""
+        return self.design.p + len(self.theta) + (1 if self.nb_theta is not None else 0)
+
+    def loglik(self) -> float:
+        """Log-likelihood at the optimum (Laplace, or AGQ for ``nAGQ > 1``), constants included."""
+        return -0.5 * self.objective
+
+    def deviance(self) -> float:
+        """lme4's ``deviance()`` of a GLMM: the sum of squared deviance residuals at the
+        conditional modes (the summary's ``deviance`` column is −2 logLik)."""
+        return float(np.sum(self.residuals("deviance") ** 2))
+
+    def sigma(self) -> float:
+        """1: binomial, Poisson and negative-binomial GLMMs have no residual scale."""
+        return 1.0
+
+    def inverse_link(self, eta: np.ndarray) -> np.ndarray:
+        return self.family_spec.link.linkinv(eta)
+
+    def fitted(self) -> np.ndarray:
+        """Fitted means μ (proportions for binomial models), conditional on the random effects."""
+        return np.asarray(self.mu)
+
+    def residuals(self, type: str = "deviance") -> np.ndarray:
+        """Residuals as lme4's ``residuals.merMod``: ``"deviance"`` (default), ``"pearson"``,
+        ``"response"`` (y − μ) or ``"working"``."""
+        y, mu, wt = self.response.y, self.mu, self.response.weights
+        fam = self.family_spec
+        if type == "deviance":
+            return fam.deviance_residuals(y, mu, wt)
+        if type == "pearson":
+            return fam.pearson_residuals(y, mu, wt)
+        if type == "response":
+            return y - mu
+        if type == "working":
+            return (y - mu) / fam.link.mu_eta(self.eta)
+        raise ValueError(f"type must be 'deviance', 'pearson', 'response' or 'working', not {type!r}")
+
+    def cond_var(self) -> list[np.ndarray]:
+        """Conditional covariances of the random effects per block, (levels, p, p)."""
+        return self.cond_var_
+
+    def refit_ml(self) -> "GlmerFit":
+        """Already a maximum-likelihood fit."""
+        return self
+
+    def summary(self):
+        """lme4-style summary; ``str()`` gives the text, notebooks show HTML."""
+        from .summary import glmer_summary
+
+        return glmer_summary(self)
 
     def __repr__(self) -> str:
         return str(self.summary())

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["Summary", "lmer_summary", "abbreviate", "random_effects_table", "format_signif"]
+__all__ = ["Summary", "lmer_summary", "glmer_summary", "abbreviate", "random_effects_table", "format_signif",
+           "format_pval"]
 
 
 @dataclass
@@ -175,4 +176,67 @@ def lmer_summary(fit) -> Summary:
                   f"column(s): {', '.join(fit.design.dropped)}")
     if fit.is_singular():
         s.add("", "boundary (singular) fit: see help('isSingular')")
+    return s
+
+
+_SIGNIF = "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
+
+
+def format_pval(p: float) -> str:
+    """R's ``format.pval`` for one p-value (4 significant digits, ``<2e-16`` below machine precision).
+
+    Examples
+    --------
+    >>> format_pval(1.4703e-09), format_pval(0.00106789), format_pval(1e-20)
+    ('1.47e-09', '0.001068', '<2e-16')
+    """
+    if not np.isfinite(p):
+        return "NA"
+    return "<2e-16" if p < 2.2e-16 else f"{p:.4g}"
+
+
+def stars(p: float) -> str:
+    """Significance stars as R's ``printCoefmat``."""
+    return next(s for cut, s in ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, "."), (np.inf, " ")) if p < cut)
+
+
+def _glmer_fixef_frame(fit) -> pd.DataFrame:
+    fe = fit.fixef()
+    out = pd.DataFrame(index=fe.index)
+    out["Estimate"] = fe["Estimate"].map(lambda v: float(f"{v:.5g}"))
+    out["Std. Error"] = fe["Std. Error"].map(lambda v: float(f"{v:.4g}"))
+    out["z value"] = fe["z value"].map(lambda v: float(f"{v:.4g}"))
+    out["Pr(>|z|)"] = fe["Pr(>|z|)"].map(format_pval)
+    out[""] = fe["Pr(>|z|)"].map(stars)
+    return out
+
+
+def glmer_summary(fit) -> Summary:
+    """Summary of a :class:`~hierlm.fits.GlmerFit`, as lme4 prints ``summary(glmer(...))``."""
+    how = ("Laplace Approximation" if fit.nAGQ == 1 else
+           f"Adaptive Gauss-Hermite Quadrature, nAGQ = {fit.nAGQ}" if fit.nAGQ > 1 else "nAGQ = 0")
+    fam = fit.family_spec
+    s = Summary(f"Generalized linear mixed model fit by maximum likelihood ({how}) ['GlmerFit']\n"
+                f" Family: {fam.r_name}  ( {fam.link.name} )\nFormula: {fit.formula}")
+    stats = pd.DataFrame(
+        [[fit.aic(), fit.bic(), fit.loglik(), -2 * fit.loglik(), fit.nobs() - fit.npar()]],
+        columns=["AIC", "BIC", "logLik", "deviance", "df.resid"], index=[""],
+    ).round(1)
+    stats["df.resid"] = stats["df.resid"].astype(int)
+    s.add("", stats.to_string())
+    s.add("Scaled residuals:", scaled_residuals(fit.residuals("pearson"), 1.0))
+    s.add("Random effects:", random_effects_table(fit.varcorr()))
+    s.add("", groups_line(fit))
+    s.add("Fixed effects:", _glmer_fixef_frame(fit))
+    s.add("---", _SIGNIF)
+    corr = fixed_correlation(fit.vcov_beta, fit.design.xnames)
+    if corr:
+        s.add("Correlation of Fixed Effects:", corr)
+    if fit.design.dropped:
+        s.add("", f"fixed-effect model matrix is rank deficient so dropping {len(fit.design.dropped)} "
+                  f"column(s): {', '.join(fit.design.dropped)}")
+    if fit.is_singular():
+        s.add("", "boundary (singular) fit: see help('isSingular')")
+    if fit.optinfo.get("vcov_warning"):
+        s.add("", fit.optinfo["vcov_warning"])
     return s

@@ -277,7 +277,7 @@ def _parse_formula(text: str) -> ModelFormula:
     fixed: Node | None = None
     for sign, part in fixed_parts:
         if fixed is None:
-            fixed = part if sign > 0 else UnaryOp("-", part)
+            fixed = part if sign > 0 else UnaryOp("-", Paren(part) if isinstance(part, BinOp) else part)
         else:
             fixed = BinOp("+" if sign > 0 else "-", fixed, part)
     if response is not None and _contains_bar(response):
