@@ -190,7 +190,7 @@ def test_dense_and_blocked_pirls_agree(monkeypatch):
     lams = [np.array([[1.3]]), np.array([[0.5]])]
     beta = np.array([-0.1, 0.05, -1.0, -2.0])
     for update_beta in (True, False):
-        with glmm._blas_threads(0):  # as solve() runs them: multi-threaded BLAS thrashes on small systems
+        with glmm.blas_threads(0):  # as solve() runs them: multi-threaded BLAS thrashes on small systems
             a = dense.pirls(lams, beta, None, update_beta)
             b = blocked.pirls(lams, beta, None, update_beta)
         assert a.laplace == pytest.approx(b.laplace, abs=1e-8)

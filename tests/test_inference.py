@@ -89,7 +89,7 @@ def test_simulated_reference_responses_reproduce():
     """The committed CSVs are what simulate(seed) gives (same seed -> same responses)."""
     for case, (data, f0, _, seed) in SIM_CASES.items():
         Y = hl.lmer(f0, hl.load_dataset(data), reml=False).simulate(NSIM_REF, seed=seed)
-        np.testing.assert_allclose(Y, _sims(case), rtol=1e-9)
+        np.testing.assert_allclose(Y, _sims(case), rtol=1e-5)  # the simulation depends on the fitted θ, itself converged to ~1e-6
 
 
 # -- confint ------------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ set-up.  The final system (RX, condVar) always comes from :class:`~hierlm.reml.b
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,7 +36,7 @@ from ..design import Design
 from ..errors import HierlmError
 from ..families import FAMILIES, Family, GlmResponse
 from .blocked import CrossProducts, Factor
-from .optimize import bobyqa
+from .optimize import blas_threads, minimize_theta
 from .theta import ThetaMap, column_transform
 
 __all__ = ["GlmmProblem", "GlmmSolution", "PirlsResult", "nb_theta_ml"]
@@ -260,7 +259,7 @@ class GlmmProblem:
         """lme4's nAGQ = 0 stage: minimise over internal θ with β profiled inside PIRLS."""
         lb = self.tmap.lower_bounds()
         x0 = self.tmap.start() if start is None else np.maximum(start, lb)
-        res = _minimize(lambda th: self._eval(self.tmap.lambdas(th), warm.get("beta"), True, warm), x0, lb,
+        res = minimize_theta(lambda th: self._eval(self.tmap.lambdas(th), warm.get("beta"), True, warm), x0, lb,
                         ftol_abs=ftol)
         return res["x"], res
 
@@ -291,7 +290,7 @@ class GlmmProblem:
         is the optimum of lme4's ``glmer.nb`` profile over θ).  ``nAGQ > 1`` (one scalar block)
         uses adaptive Gauss-Hermite quadrature in stage 2.
         """
-        with _blas_threads(max(self.q + self.p if self.dense else 0, self.q - self.q1 + self.p)):
+        with blas_threads(max(self.q + self.p if self.dense else 0, self.q - self.q1 + self.p)):
             return self._solve(nAGQ, nb)
 
     def _solve(self, nAGQ: int, nb: bool) -> GlmmSolution:
@@ -326,7 +325,7 @@ class GlmmProblem:
             if nb:
                 lb, x0, step = np.append(lb, -np.inf), np.append(x0, np.log(self.family.theta)), np.append(step, 0.2)
             fun = lambda x: self._stage2_fun(x, beta0, C, warm, nb)  # noqa: E731
-            res = _minimize(fun, x0, lb, initial_step=step, ftol_rel=1e-12, ftol_abs=STAGE2_FTOL)
+            res = minimize_theta(fun, x0, lb, initial_step=step, ftol_rel=1e-12, ftol_abs=STAGE2_FTOL)
             x = res["x"]
             for i in np.flatnonzero((lb == 0) & (x > 0) & (x < 1e-5)):  # lme4's boundary check
                 trial = x.copy()
@@ -379,21 +378,6 @@ class GlmmProblem:
         return C @ (0.5 * (V + V.T)) @ C.T
 
 
-def _minimize(fun, x0: np.ndarray, lb: np.ndarray, **kw) -> dict:
-    """BOBYQA; for one parameter (a scalar θ, where the deviance is even in θ) Brent's method on |θ|,
-    since NLopt's one-dimensional fallback (COBYLA) stops early on the slightly noisy PIRLS deviance."""
-    if len(x0) > 1:
-        return bobyqa(fun, x0, lb, **kw)
-    count = [0]
-
-    def f1(t):
-        count[0] += 1
-        return fun(np.array([abs(t)]))
-
-    res = minimize_scalar(f1, bracket=(0.5 * x0[0] + 0.05, x0[0] + 0.1), method="brent", options={"xtol": 1e-10})
-    return {"x": np.array([abs(res.x)]), "fun": float(res.fun), "nevals": count[0], "message": "brent"}
-
-
 def _hessian(fun, x: np.ndarray, delta: np.ndarray) -> np.ndarray:
     """Central finite-difference Hessian (the formula of lme4's ``deriv12``)."""
     m = len(x)
@@ -407,22 +391,6 @@ def _hessian(fun, x: np.ndarray, delta: np.ndarray) -> np.ndarray:
             fpp, fmm = fun(x + E[i] + E[j]), fun(x - E[i] - E[j])
             H[i, j] = H[j, i] = (fpp - fp[i] - fp[j] + 2 * f0 - fm[i] - fm[j] + fmm) / (2 * delta[i] * delta[j])
     return H
-
-
-@contextmanager
-def _blas_threads(size: int):
-    """One BLAS thread for small dense algebra: threads only add contention there (and thrash
-    badly when other processes share the cores)."""
-    if size > 1500:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with pymc
-        yield
-        return
-    with threadpool_limits(1, user_api="blas"):
-        yield
 
 
 def nb_theta_ml(y: np.ndarray, mu: np.ndarray, weights: np.ndarray | None = None) -> float:

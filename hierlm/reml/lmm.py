@@ -21,7 +21,7 @@ import scipy.linalg as sla
 from ..design import Design
 from ..errors import HierlmError
 from .blocked import CrossProducts, Factor
-from .optimize import bobyqa
+from .optimize import blas_threads, minimize_theta
 from .theta import ThetaMap, column_transform
 
 __all__ = ["LmmProblem", "LmmSolution"]
@@ -115,7 +115,8 @@ class LmmProblem:
         t0 = time.perf_counter()
         lb = self.tmap.lower_bounds()
         x0 = self.tmap.start() if start is None else np.maximum(np.asarray(start, float), lb)
-        res = bobyqa(self.objective, x0, lb)
+        with blas_threads(self.cp.q_rest):
+            res = minimize_theta(self.objective, x0, lb)
         x = res["x"]
         # lme4/MixedModels boundary check: a tiny variance may belong exactly on the boundary
         for i in np.flatnonzero((lb == 0) & (x > 0) & (x < 1e-5)):

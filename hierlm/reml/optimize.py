@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+from contextlib import contextmanager
 
-__all__ = ["bobyqa"]
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+__all__ = ["bobyqa", "minimize_theta", "blas_threads"]
 
 
 def bobyqa(fun, x0: np.ndarray, lower: np.ndarray, upper: np.ndarray | None = None,
@@ -41,3 +44,34 @@ def bobyqa(fun, x0: np.ndarray, lower: np.ndarray, upper: np.ndarray | None = No
 
 
 _RESULTS = {1: "success", 2: "stopval reached", 3: "ftol reached", 4: "xtol reached", 5: "maxeval reached", 6: "maxtime reached"}
+
+
+def minimize_theta(fun, x0: np.ndarray, lb: np.ndarray, **kw) -> dict:
+    """BOBYQA; for one parameter (a scalar θ, where the deviance is even in θ) Brent's method on |θ|,
+    since NLopt's one-dimensional fallback (COBYLA) stops early on the slightly noisy PIRLS deviance."""
+    if len(x0) > 1:
+        return bobyqa(fun, x0, lb, **kw)
+    count = [0]
+
+    def f1(t):
+        count[0] += 1
+        return fun(np.array([abs(t)]))
+
+    res = minimize_scalar(f1, bracket=(0.5 * x0[0] + 0.05, x0[0] + 0.1), method="brent", options={"xtol": 1e-10})
+    return {"x": np.array([abs(res.x)]), "fun": float(res.fun), "nevals": count[0], "message": "brent"}
+
+
+@contextmanager
+def blas_threads(size: int):
+    """One BLAS thread for small dense algebra: threads only add contention there (and thrash
+    badly when other processes share the cores)."""
+    if size > 1500:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with pymc
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
