@@ -14,6 +14,7 @@ from .errors import DataError, FormulaError, HierlmError, HierlmWarning, Samplin
 from .fits import GlmerFit, LmerFit
 from .formula import parse_formula
 from .inference import icc
+from .io import load
 from .reml import glmer, lmer
 
 __version__ = "0.1.0"
@@ -25,6 +26,7 @@ __all__ = [
     "bootstrap_lrt",
     "BootstrapLRT",
     "icc",
+    "load",
     "LmerFit",
     "GlmerFit",
     "load_dataset",

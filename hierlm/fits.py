@@ -165,6 +165,12 @@ class FrequentistFit:
         diag = np.concatenate([np.diag(lam) for lam in self.lambdas()]) if self.design.reterms else np.zeros(0)
         return bool(np.any(diag < tol))
 
+    def save(self, path):
+        """Save the fit to the folder ``path`` (JSON + netCDF, never pickle); read it back with ``hl.load``."""
+        from .io import save
+
+        return save(self, path)
+
     def aic(self) -> float:
         """Akaike information criterion, −2 logLik + 2 npar."""
         return -2 * self.loglik() + 2 * self.npar()
