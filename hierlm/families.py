@@ -229,7 +229,8 @@ def get_family(family) -> Family:
 # -- response checks ------------------------------------------------------------------------------
 def _first_bad(rows: np.ndarray, mask: np.ndarray) -> str:
     i = int(np.flatnonzero(mask)[0])
-    return f"{int(mask.sum())} row(s), first at row {rows[i]!r}"
+    row = rows[i].item() if hasattr(rows[i], "item") else rows[i]
+    return f"{int(mask.sum())} row(s), first at row {row!r}"
 
 
 def _is_whole(x: np.ndarray) -> np.ndarray:

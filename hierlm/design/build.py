@@ -142,12 +142,16 @@ def _drop_missing(data: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
             bad = ~np.isfinite(s.to_numpy(dtype=float))
             if bad.any():
                 raise DataError(
-                    f"column '{c}' has {int(bad.sum())} infinite value(s) (first at row {data.index[bad][0]!r}); "
+                    f"column '{c}' has {int(bad.sum())} infinite value(s) (first at row {_label(data.index[bad][0])!r}); "
                     "remove or replace them"
                 )
         if isinstance(s.dtype, pd.CategoricalDtype):
             data = data.assign(**{c: s.cat.remove_unused_categories()})
     return data
+
+
+def _label(x):
+    return x.item() if hasattr(x, "item") else x
 
 
 def _check_finite(value: Value, what: str) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..design import Design, make_design
-from ..errors import DataError
+from ..errors import DataError, HierlmError
 from ..fits import LmerFit
 from .lmm import LmmProblem
 
@@ -91,6 +91,8 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, star
     >>> round(m.reml_criterion(), 2)
     1743.63
     """
+    if not isinstance(reml, (bool, np.bool_)):
+        raise HierlmError(f"reml must be True (REML) or False (maximum likelihood), not {reml!r}")
     design = make_design(formula, data, weights=weights)
     check_groups(design, gaussian=True)
     return fit_lmm(design, reml=reml, start=start)
