@@ -6,10 +6,12 @@ its diagonal is block-diagonal (one p×p block per level), so it is factored lev
 Everything after it (the other blocks, X and y) is one dense "rest" matrix, updated by the Schur
 complement of the first block.  That update is linear in the per-level matrices
 ``Wₗ = λ (λᵀA₁₁ₗλ + I)⁻¹ λᵀ`` with a sparsity pattern fixed by the data, so its structure is
-worked out once (:class:`CrossProducts`) and each θ costs one sparse mat-vec, a scatter, and a
-dense Cholesky of the rest.
+worked out once (:func:`hierlm.reml.pairs.schur_pairs`) and each θ costs one sparse mat-vec, a
+scatter into the lower triangle, and a dense Cholesky of the rest.
 
 Symbolic work is done once per design and weights; :meth:`CrossProducts.factor` is the per-θ update.
+The rest matrix is kept in Fortran order and only its lower triangle is formed, which is all
+LAPACK's ``dpotrf`` reads (so the factor needs no copy).
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
+from .optimize import blas_threads
+from .pairs import SchurPairs, schur_pairs
+
 __all__ = ["CrossProducts", "Factor", "TermLayout"]
 
-_MAX_PAIRS = 40_000_000
+_LIMIT_THREADS_FROM = 100  # factor() limits BLAS threads itself from this rest size (callers may not)
 
 
 @dataclass
@@ -43,8 +48,11 @@ class Factor:
     """Cholesky factor at one θ.
 
     ``L11`` holds the per-level factors of the first block (L₁, p₁, p₁); ``Lrr`` the dense lower
-    factor of the rest ``[u₂…u_k; β; y]``.  ``logdet_re`` is log|Λᵀ ZᵀWZ Λ + I|, ``logdet_x`` is
-    log|RXᵀRX| and ``pwrss`` the penalised weighted residual sum of squares.
+    factor of the rest ``[u₂…u_k; β; y]`` (Fortran order; only its lower triangle is the factor, the
+    upper one holds finite leftovers).
+    ``logdet_re`` is log|Λᵀ ZᵀWZ Λ + I|, ``logdet_x`` is log|RXᵀRX| and ``pwrss`` the penalised
+    weighted residual sum of squares.  ``ceff`` (only when asked for, for gradients) is the
+    unscaled rest matrix after the Schur update, ``ARR − AR1 blockdiag(Wₗ) AR1ᵀ`` (lower triangle).
     """
 
     lambdas: list[np.ndarray]
@@ -53,6 +61,7 @@ class Factor:
     logdet_re: float
     logdet_x: float
     pwrss: float
+    ceff: np.ndarray | None = None
 
 
 class CrossProducts:
@@ -67,6 +76,18 @@ class CrossProducts:
     y : ndarray (n,)
     sqrtw : ndarray (n,), optional
         Square roots of the weights (prior weights, or IRLS weights for a GLMM).
+
+    Attributes
+    ----------
+    A11 : ndarray (L₁, p₁, p₁)
+        Per-level blocks of ``Z₁ᵀWZ₁``.
+    AR1 : sparse (q_rest, L₁p₁)
+        ``[Z₂…Z_k X y]ᵀ W Z₁``.
+    ARR : ndarray (q_rest, q_rest)
+        ``[Z₂…Z_k X y]ᵀ W [Z₂…Z_k X y]`` (dense, symmetric).
+    pairs : SchurPairs or None
+        The Schur update's structure (None when too large: then a sparse triple product is used
+        and no gradient is available).
     """
 
     def __init__(self, terms, nlevels, X, y, sqrtw=None):
@@ -77,13 +98,11 @@ class CrossProducts:
         self.n, self.p = n, X.shape[1]
         self.first = TermLayout(L1, p1, 0)
         V1w = V1 * sw[:, None]
-        # A11: per-level p1×p1 blocks
-        A11 = np.empty((L1, p1, p1))
+        A11 = np.empty((L1, p1, p1))  # per-level p1×p1 blocks of Z₁ᵀWZ₁
         for j in range(p1):
             for k in range(j, p1):
                 A11[:, j, k] = A11[:, k, j] = np.bincount(idx1, weights=V1w[:, j] * V1w[:, k], minlength=L1)
         self.A11 = A11
-        # the rest: later blocks, X, y
         cols, layouts, off = [], [], 0
         for (idx, V), L in zip(terms[1:], nlevels[1:]):
             p = V.shape[1]
@@ -97,44 +116,11 @@ class CrossProducts:
         ZR = sp.hstack(cols + [sp.csc_matrix(XY)], format="csc") if cols else sp.csc_matrix(XY)
         Z1 = _z_matrix(idx1, V1w, L1)
         self.AR1 = (ZR.T @ Z1).tocsr()  # q_rest × q1
-        self.ARR = np.asarray((ZR.T @ ZR).todense()) if cols else XY.T @ XY
+        self.ARR = np.asarray((ZR.T @ ZR).todense()) if cols else XY.T @ XY  # symmetric, C order
         self.scalar_rest = all(t.p == 1 for t in layouts)
-        self._pairs = self._build_pairs()
-
-    # -- symbolic part -----------------------------------------------------------------------
-    def _build_pairs(self):
-        """P with ``vec(G_lower) = P @ vec(W)`` where ``G = AR1 blockdiag(Wₗ) AR1ᵀ``; None if too big."""
-        L1, p1, q = self.first.nlevels, self.first.p, self.q_rest
-        A = self.AR1.tocoo()
-        lvl, j = A.col // p1, A.col % p1
-        # collapsed pattern: which rows touch level l
-        keys = np.unique(lvl.astype(np.int64) * q + A.row)
-        seg_lvl, seg_row = keys // q, keys % q
-        counts = np.bincount(seg_lvl, minlength=L1)
-        if int((counts * (counts + 1) // 2).sum()) * p1 * p1 > _MAX_PAIRS:
-            return None
-        ptr = np.concatenate([[0], np.cumsum(counts)])
-        vals = np.zeros((len(keys), p1))
-        vals[np.searchsorted(keys, lvl.astype(np.int64) * q + A.row), j] = A.data
-        rows_out, cols_out, data_out = [], [], []
-        for m in np.unique(counts[counts > 0]):
-            levels = np.flatnonzero(counts == m)
-            pos = ptr[levels][:, None] + np.arange(m)[None, :]
-            R, B = seg_row[pos], vals[pos]  # (nl, m), (nl, m, p1)
-            ia, ib = np.tril_indices(m)
-            a, b = R[:, ia], R[:, ib]  # a >= b since rows are sorted within a level
-            prod = B[:, ia, :, None] * B[:, ib, None, :]  # (nl, npairs, p1, p1)
-            wcol = levels[:, None, None, None] * p1 * p1 + (np.arange(p1)[:, None] * p1 + np.arange(p1)[None, :])
-            rows_out.append(np.broadcast_to((a * q + b)[:, :, None, None], prod.shape).ravel())
-            cols_out.append(np.broadcast_to(wcol, prod.shape).ravel())
-            data_out.append(prod.ravel())
-        flat = np.concatenate(rows_out)
-        uniq, inv = np.unique(flat, return_inverse=True)
-        P = sp.csr_matrix(
-            (np.concatenate(data_out), (inv, np.concatenate(cols_out))), shape=(len(uniq), L1 * p1 * p1)
-        )
-        P.sum_duplicates()
-        return P, uniq
+        # row segments of the rest (each later block, then X and y together) for block-wise scaling
+        self.segments = [(t.offset, t.offset + t.q) for t in layouts] + [(self.q_re, self.q_rest)]
+        self.pairs: SchurPairs | None = schur_pairs(self.AR1, L1, p1, self.q_rest)
 
     # -- per-θ numeric part -----------------------------------------------------------------
     def first_block(self, lam1: np.ndarray):
@@ -153,10 +139,9 @@ class CrossProducts:
     def schur_update(self, W: np.ndarray) -> np.ndarray:
         """G = AR1 blockdiag(Wₗ) AR1ᵀ as a dense symmetric matrix."""
         q = self.q_rest
-        if self._pairs is not None:
-            P, keys = self._pairs
+        if self.pairs is not None:
             G = np.zeros(q * q)
-            G[keys] = P @ W.reshape(-1)
+            G[self.pairs.keys] = self.pairs.P @ W.reshape(-1)  # Fortran-order lower = C-order upper
             G = G.reshape(q, q)
             G += G.T
             G[np.diag_indices(q)] *= 0.5
@@ -165,29 +150,81 @@ class CrossProducts:
         BD = sp.block_diag([sp.csr_matrix(w) for w in W], format="csr") if p1 > 1 else sp.diags(W[:, 0, 0])
         return np.asarray((self.AR1 @ BD @ self.AR1.T).todense())
 
+    def row_scale(self, lambdas: list[np.ndarray]) -> np.ndarray:
+        """Diagonal of Λ_R (scalar later blocks): θ of each block on its rows, 1 on X and y."""
+        s = np.ones(self.q_rest)
+        for t, lam in zip(self.rest, lambdas):
+            s[t.offset : t.offset + t.q] = lam[0, 0]
+        return s
+
+    def _scaled_lower(self, src: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Lower blocks of Λ_Rᵀ src Λ_R (scalar later blocks) into a Fortran-order matrix."""
+        q = self.q_rest
+        out = np.zeros((q, q), order="F")  # zeros: the upper triangle must stay finite
+        seg = self.segments
+        for a, (a0, a1) in enumerate(seg):
+            for b0, b1 in seg[: a + 1]:
+                np.multiply(src[a0:a1, b0:b1], s[a0] * s[b0], out=out[a0:a1, b0:b1])
+        return out
+
+    def rest_matrix(self, W: np.ndarray, lambdas: list[np.ndarray], keep_ceff: bool = False):
+        """Λ_Rᵀ(ARR − G)Λ_R + I (identity on later blocks' rows), lower triangle, Fortran order.
+
+        Returns the matrix and, with ``keep_ceff``, the unscaled ``ARR − G`` (else None).
+        """
+        pairs, q = self.pairs, self.q_rest
+        if self.scalar_rest and pairs is not None:
+            s = self.row_scale(lambdas)
+            vals = pairs.P @ W.reshape(-1)
+            if keep_ceff:
+                ceff = np.array(self.ARR.T, order="F")  # ARR is symmetric: its transpose is a free F view
+                ceff.reshape(-1, order="F")[pairs.keys] -= vals
+                M = self._scaled_lower(ceff, s)
+            else:
+                ceff = None
+                M = self._scaled_lower(self.ARR.T, s)
+                vals *= s[pairs.rows] * s[pairs.cols]
+                M.reshape(-1, order="F")[pairs.keys] -= vals
+        else:
+            ceff = self.ARR - self.schur_update(W)
+            M = np.asfortranarray(self.lambda_scale(ceff.copy() if keep_ceff else ceff, lambdas))  # symmetric
+        M[np.arange(self.q_re), np.arange(self.q_re)] += 1.0
+        return M, (ceff if keep_ceff else None)
+
     def lambda_scale(self, M: np.ndarray, lambdas: list[np.ndarray]) -> np.ndarray:
-        """Λ_Rᵀ M Λ_R for the rest (Λ_R block diagonal over later terms, identity on X, y); in place."""
+        """Λ_Rᵀ M Λ_R for the rest (Λ_R block diagonal over later terms, identity on X, y).
+
+        Scalar later blocks scale M in place; vector-valued ones return a new array.
+        """
         if self.scalar_rest:
-            s = np.ones(self.q_rest)
-            for t, lam in zip(self.rest, lambdas):
-                s[t.offset : t.offset + t.q] = lam[0, 0]
+            s = self.row_scale(lambdas)
             M *= s[:, None]
             M *= s[None, :]
             return M
-        for _ in range(2):  # left multiply, transpose, left multiply again
-            for t, lam in zip(self.rest, lambdas):
-                blk = M[t.offset : t.offset + t.q].reshape(t.nlevels, t.p, -1)
-                M[t.offset : t.offset + t.q] = np.einsum("ji,ljc->lic", lam, blk).reshape(t.q, -1)
-            M = M.T.copy()
-        return M
+        return self.lambda_rows(self.lambda_rows(M, lambdas).T, lambdas).T
 
-    def factor(self, lambdas: list[np.ndarray]) -> Factor | None:
+    def lambda_rows(self, M: np.ndarray, lambdas: list[np.ndarray], transpose: bool = True) -> np.ndarray:
+        """Λ_Rᵀ M (``transpose``) or Λ_R M for a dense M with the rest's rows (or its first ones).
+
+        The rows of each later block are multiplied by λᵀ (or λ) level by level; the rows of X and y
+        are unchanged.  Returns a new array.
+        """
+        out = np.array(M)
+        for t, lam in zip(self.rest, lambdas):
+            blk = M[t.offset : t.offset + t.q].reshape(t.nlevels, t.p, -1)
+            out[t.offset : t.offset + t.q] = np.einsum("ji,ljc->lic" if transpose else "ij,ljc->lic",
+                                                       lam, blk).reshape(t.q, -1)
+        return out
+
+    def factor(self, lambdas: list[np.ndarray], keep_ceff: bool = False) -> Factor | None:
         """Factor the system at the given λ's (first block first); None if not positive definite."""
         L11, W = self.first_block(lambdas[0])
-        M = self.ARR - self.schur_update(W)
-        M = self.lambda_scale(M, lambdas[1:])
-        M[np.arange(self.q_re), np.arange(self.q_re)] += 1.0
-        Lrr, info = sla.lapack.dpotrf(M, lower=1, clean=1, overwrite_a=1)
+        M, ceff = self.rest_matrix(W, lambdas[1:], keep_ceff)
+        if self.q_rest >= _LIMIT_THREADS_FROM:
+            with blas_threads(self.q_rest):
+                Lrr, info = sla.lapack.dpotrf(M, lower=1, clean=0, overwrite_a=1)
+        else:
+            Lrr, info = sla.lapack.dpotrf(M, lower=1, clean=0, overwrite_a=1)
         if info != 0:
             return None
         d = np.diag(Lrr)
@@ -206,6 +243,7 @@ class CrossProducts:
             logdet_re=float(logdet_re),
             logdet_x=float(2.0 * np.log(dx).sum()),
             pwrss=float(d[-1] ** 2),
+            ceff=ceff,
         )
 
     # -- solutions ------------------------------------------------------------------------
@@ -226,11 +264,8 @@ class CrossProducts:
         x = sla.solve_triangular(Lrr[:k, :k], Lrr[k, :k], lower=True, trans="T")
         beta = x[self.q_re :]
         C = self.r1(f)  # q_rest × q1 : rows still without Λ_R
-        lam_rest = np.ones(self.q_rest)
         if self.scalar_rest:
-            for t, lam in zip(self.rest, f.lambdas[1:]):
-                lam_rest[t.offset : t.offset + t.q] = lam[0, 0]
-            LR1 = sp.diags(lam_rest) @ C
+            LR1 = sp.diags(self.row_scale(f.lambdas[1:])) @ C
         else:
             LR1 = sp.csr_matrix(self.lambda_left_sparse(C, f.lambdas[1:]))
         c1 = np.asarray(LR1[k].todense()).ravel()

@@ -96,6 +96,13 @@ class ThetaMap:
         order = np.lexsort((rows, cols))
         return rows[order], cols[order]
 
+    def entries(self) -> list[tuple[int, int, int]]:
+        """(block, row, column) of λ for every element of θ, in θ's order."""
+        out = []
+        for k, p in enumerate(self.sizes):
+            out += [(k, int(r), int(c)) for r, c in zip(*self._tril_colmajor(p))]
+        return out
+
     def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
         """θ → list of lower-triangular λᵢ."""
         out = []
