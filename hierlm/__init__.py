@@ -7,21 +7,45 @@
 25.592
 """
 
-from .bootstrap import BootstrapLRT, bootstrap_lrt
+from .bayes import BayesFit, blmer
 from .compare import anova
 from .datasets import list_datasets, load_dataset
-from .errors import DataError, FormulaError, HierlmError, HierlmWarning, SamplingError
+from .errors import DataError, FormulaError, HierlmError, HierlmWarning, SamplingError, SamplingWarning
 from .fits import GlmerFit, LmerFit
 from .formula import parse_formula
-from .inference import icc
-from .io import load
+from .priors import Prior, get_priors
 from .reml import glmer, lmer
 
 __version__ = "0.1.0"
 
+# Imported on first use, to keep ``import hierlm`` (and a cold Bayesian fit) fast.
+_LAZY = {
+    "bootstrap_lrt": "bootstrap", "BootstrapLRT": "bootstrap", "icc": "inference", "load": "io",
+    **{name: "plots" for name in ("plot_fixef", "plot_ranef", "plot_varcorr", "plot_shrinkage",
+                                  "plot_pooling", "plot_residuals", "plot_ppc", "plot_trace")},
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hierlm' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 __all__ = [
     "lmer",
     "glmer",
+    "blmer",
+    "BayesFit",
+    "Prior",
+    "get_priors",
     "anova",
     "bootstrap_lrt",
     "BootstrapLRT",
@@ -37,4 +61,13 @@ __all__ = [
     "DataError",
     "SamplingError",
     "HierlmWarning",
+    "SamplingWarning",
+    "plot_fixef",
+    "plot_ranef",
+    "plot_varcorr",
+    "plot_shrinkage",
+    "plot_pooling",
+    "plot_residuals",
+    "plot_ppc",
+    "plot_trace",
 ]

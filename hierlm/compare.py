@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import chdtrc
 
 from .errors import HierlmError
 
@@ -51,7 +51,7 @@ def lrt_table(fits, names: list[str] | None = None) -> pd.DataFrame:
         chisq = 2 * (ll[i] - ll[i - 1]) * (1 if df >= 0 else -1)
         table.iloc[i, 5] = chisq
         table.iloc[i, 6] = abs(df)
-        table.iloc[i, 7] = stats.chi2.sf(chisq, abs(df)) if df != 0 else np.nan
+        table.iloc[i, 7] = chdtrc(abs(df), chisq) if df != 0 else np.nan
     table["Df"] = table["Df"].astype("Int64")
     return table
 

@@ -16,6 +16,7 @@ __all__ = [
     "DataError",
     "SamplingError",
     "HierlmWarning",
+    "SamplingWarning",
     "suggest",
 ]
 
@@ -38,6 +39,10 @@ class SamplingError(HierlmError):
 
 class HierlmWarning(UserWarning):
     """Something was changed on the user's behalf (rows dropped, columns aliased, ...)."""
+
+
+class SamplingWarning(HierlmWarning):
+    """A Bayesian fit sampled, but a diagnostic (divergences, R-hat, ESS, ...) says to be careful."""
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str:

@@ -142,6 +142,7 @@ def linear_predictor(
     newdata: pd.DataFrame | None = None,
     re_form: str | None = None,
     allow_new_levels: bool = False,
+    new_level_effects: dict[int, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Xβ + offset + Σ Zᵢbᵢ for the kept blocks; new levels contribute 0 when allowed.
 
@@ -149,6 +150,10 @@ def linear_predictor(
     ----------
     beta : ndarray (p,) or (draws, p)
     b : list of ndarray (levels, q) or (draws, levels, q)
+    new_level_effects : dict, optional
+        Block index → effects of that block's new levels, ``(new levels, q)`` or
+        ``(draws, new levels, q)`` in the order of their codes (``code − fitted levels``); used
+        instead of 0 for new levels when ``allow_new_levels`` (Bayesian draws from N(0, Σ)).
     """
     keep = select_blocks(design, re_form)
     if newdata is None:
@@ -173,4 +178,8 @@ def linear_predictor(
         bi = np.asarray(b[i])
         contrib = (bi[..., safe, :] * t.values).sum(axis=-1)
         eta = eta + np.where(new | (idx < 0), 0.0, contrib)
+        if new_level_effects is not None and i in new_level_effects and new.any():
+            bn = np.asarray(new_level_effects[i])
+            code = np.where(new, idx - train.nlevels, 0)
+            eta = eta + np.where(new, (bn[..., code, :] * t.values).sum(axis=-1), 0.0)
     return eta

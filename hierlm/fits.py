@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtr
 
 from . import extract
 from .design import Design
@@ -91,7 +91,7 @@ class FrequentistFit:
         stat = "t value" if self.family == "gaussian" else "z value"
         frame = pd.DataFrame({"Estimate": self.beta, "Std. Error": se, stat: self.beta / se}, index=self.design.xnames)
         if self.family != "gaussian":
-            frame["Pr(>|z|)"] = 2 * stats.norm.sf(np.abs(frame[stat]))
+            frame["Pr(>|z|)"] = 2 * ndtr(-np.abs(frame[stat]))
         return frame
 
     def vcov(self) -> pd.DataFrame:

@@ -222,6 +222,11 @@ def parse_expr(text: str) -> Node:
     if not isinstance(text, str) or not text.strip():
         raise FormulaError("the formula is empty; write it as 'response ~ predictors', e.g. 'y ~ x + (1 | g)'")
     p = _Parser(text)
+    depth = 0
+    for tok in p.tokens:  # an explicit limit, independent of the interpreter's recursion limit
+        depth += (tok.text == "(") - (tok.text == ")") if tok.kind == "op" else 0
+        if depth > MAX_NESTING:
+            raise too_deep(text)
     try:
         node = p.parse(0)
     except RecursionError:
@@ -249,6 +254,9 @@ def parse_two_sided(text: str) -> tuple[Node | None, Node]:
     if isinstance(node.left, BinOp) and node.left.op == "~":
         raise FormulaError(f"the formula {text!r} has more than one '~'")
     return node.left, node.right
+
+
+MAX_NESTING = 100
 
 
 def too_deep(text: str) -> FormulaError:

@@ -49,16 +49,24 @@ class TermList:
 
 
 def flatten_sum(node: Node, sign: int = 1) -> list[tuple[int, Node]]:
-    """Flatten ``a + b - c`` (and unary signs, and parentheses around sums) into signed parts."""
-    if isinstance(node, BinOp) and node.op in {"+", "-"}:
-        left = flatten_sum(node.left, sign)
-        right = flatten_sum(node.right, sign if node.op == "+" else -sign)
-        return left + right
-    if isinstance(node, UnaryOp) and node.op in {"+", "-"}:
-        return flatten_sum(node.operand, sign if node.op == "+" else -sign)
-    if isinstance(node, Paren) and isinstance(node.expr, (BinOp, UnaryOp)) and getattr(node.expr, "op", "") in {"+", "-"}:
-        return flatten_sum(node.expr, sign)
-    return [(sign, node)]
+    """Flatten ``a + b - c`` (and unary signs, and parentheses around sums) into signed parts.
+
+    Iterative, so sums of thousands of terms do not hit Python's recursion limit.
+    """
+    out: list[tuple[int, Node]] = []
+    stack = [(sign, node)]
+    while stack:
+        sgn, n = stack.pop()
+        if isinstance(n, BinOp) and n.op in {"+", "-"}:
+            stack.append((sgn if n.op == "+" else -sgn, n.right))  # popped after the left side
+            stack.append((sgn, n.left))
+        elif isinstance(n, UnaryOp) and n.op in {"+", "-"}:
+            stack.append((sgn if n.op == "+" else -sgn, n.operand))
+        elif isinstance(n, Paren) and isinstance(n.expr, (BinOp, UnaryOp)) and getattr(n.expr, "op", "") in {"+", "-"}:
+            stack.append((sgn, n.expr))
+        else:
+            out.append((sgn, n))
+    return out
 
 
 def _is_number(node: Node, value: float) -> bool:

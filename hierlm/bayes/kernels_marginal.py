@@ -1,0 +1,285 @@
+"""Gaussian models with one random-effects block: the random effects integrated out.
+
+With ỹ = W^½ (y − offset), X̃ = W^½ X, Z̃ = W^½ Z (prior weights W) and one block::
+
+    ỹ_j ~ N(X̃_j β, σ² I + Z̃_j L Lᵀ Z̃_jᵀ)   per level j
+
+evaluated from per-level sufficient statistics (Z̃ᵀZ̃, Z̃ᵀX̃, Z̃ᵀỹ per level; X̃ᵀX̃, X̃ᵀỹ, ỹᵀỹ), so a
+gradient costs O(J q³ + J q p) whatever the number of rows.  The sampler sees ``[β, L packed, log σ]``
+(about 5 leapfrog steps per draw instead of 26 for the joint model).  Afterwards the non-centred
+``z`` of the mirror model is drawn exactly from its conditional
+``z_j | · ~ N(P_j⁻¹ u_j, σ² P_j⁻¹)``, ``P_j = σ² I + Lᵀ A_j L``, ``u_j = Lᵀ Z̃_jᵀ(ỹ_j − X̃_j β)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import njit
+
+from .kernel_parts import (
+    FM,
+    HALF_LOG_2PI,
+    REC,
+    block_record,
+    build_L,
+    c_sig,
+    chol_grad_to_x,
+    finish,
+    fixed_prior,
+    lkj_prior,
+    pointer_table,
+    positive_prior,
+    prior_records,
+    tri_solve,
+    tri_solve_T,
+    voidptr,
+)
+
+__all__ = ["marg_logp_grad", "draw_z", "c_logp", "pack_marginal", "expand_draws"]
+META = 12
+
+
+@njit(cache=True, fastmath=FM)
+def _chol_inplace(P, q):
+    for i in range(q):
+        for j in range(i + 1):
+            s = P[i, j]
+            for k in range(j):
+                s -= P[i, k] * P[j, k]
+            if i == j:
+                if s <= 0.0:
+                    return False
+                P[i, i] = math.sqrt(s)
+            else:
+                P[i, j] = s / P[j, j]
+    for i in range(q):
+        for j in range(i + 1, q):
+            P[i, j] = 0.0
+    return True
+
+
+@njit(cache=True, fastmath=FM)
+def _chol_solve(R, b, out, q):
+    """(R Rᵀ) out = b."""
+    tri_solve(R, b, 0, out, q)
+    tri_solve_T(R, out, out, q)
+
+
+@njit(cache=True, fastmath=FM)
+def _level_system(j, x, p, q, L, s2, A, ZX, Zy, g, u, AL, P):
+    """g = Zᵀ(y − Xβ), u = Lᵀg, AL = A L and the Cholesky factor of P = σ²I + LᵀAL (in P)."""
+    for t in range(q):
+        s = Zy[j, t]
+        for c in range(p):
+            s -= ZX[j, t, c] * x[c]
+        g[t] = s
+    for t in range(q):
+        s = 0.0
+        for a in range(t, q):
+            s += L[a, t] * g[a]
+        u[t] = s
+    for a in range(q):
+        for b in range(q):
+            s = 0.0
+            for c in range(b, q):
+                s += A[j, a, c] * L[c, b]
+            AL[a, b] = s
+    for a in range(q):
+        for b in range(q):
+            s = 0.0
+            for c in range(a, q):
+                s += L[c, a] * AL[c, b]
+            P[a, b] = s + (s2 if a == b else 0.0)
+    return _chol_inplace(P, q)
+
+
+@njit(cache=True, fastmath=FM)
+def marg_logp_grad(x, grad, ints, fl, A, ZX, Zy, XtX, Xty):
+    """Marginal log density at ``[β, L packed, log σ]``; gradient into ``grad``.
+
+    ``ints = [ndim, p, q, J]``; ``fl = [β records, σ record, block record, ỹᵀỹ, n, constant]``.
+    """
+    ndim = ints[0]
+    p = ints[1]
+    q = ints[2]
+    J = ints[3]
+    m = q * (q + 1) // 2
+    for i in range(ndim):
+        grad[i] = 0.0
+    L = np.empty((q, q))
+    build_L(x, p, q, L)
+    si = p + m
+    s2 = math.exp(2.0 * x[si])
+    fb = REC * p + REC
+    ft = fb + 2 + REC * q
+    yty = fl[ft]
+    n = fl[ft + 1]
+    lp = fixed_prior(x, grad, fl, p) + fl[ft + 2]
+    # residual sum of squares of the fixed part and its β gradient
+    xr = np.empty(p)
+    RR = yty
+    for c in range(p):
+        s = Xty[c]
+        for e in range(p):
+            s -= XtX[c, e] * x[e]
+        xr[c] = s
+        RR -= x[c] * (Xty[c] + s)
+    gbeta = xr.copy()
+    gL = np.zeros((q, q))
+    sum_logdetP = 0.0
+    sum_uw = 0.0
+    sum_ww = 0.0
+    sum_trPinv = 0.0
+    g = np.empty(q)
+    u = np.empty(q)
+    w = np.empty(q)
+    AL = np.empty((q, q))
+    P = np.empty((q, q))
+    col = np.empty(q)
+    e_i = np.empty(q)
+    for j in range(J):
+        if not _level_system(j, x, p, q, L, s2, A, ZX, Zy, g, u, AL, P):
+            return -np.inf
+        for a in range(q):
+            sum_logdetP += 2.0 * math.log(P[a, a])
+        _chol_solve(P, u, w, q)
+        for a in range(q):
+            sum_uw += u[a] * w[a]
+            sum_ww += w[a] * w[a]
+        for b in range(q):
+            for a in range(q):
+                e_i[a] = 1.0 if a == b else 0.0
+            _chol_solve(P, e_i, col, q)
+            sum_trPinv += col[b]
+            for a in range(q):
+                s = 0.0
+                for c in range(q):
+                    s += AL[a, c] * col[c]
+                gL[a, b] -= s
+        for a in range(q):
+            alw = 0.0
+            for c in range(q):
+                alw += AL[a, c] * w[c]
+            for b in range(q):
+                gL[a, b] += (g[a] * w[b] - alw * w[b]) / s2
+        for c in range(p):
+            s = 0.0
+            for a in range(q):
+                lw = 0.0
+                for b in range(a + 1):
+                    lw += L[a, b] * w[b]
+                s += ZX[j, a, c] * lw
+            gbeta[c] -= s
+    quad = (RR - sum_uw) / s2
+    lp += -n * HALF_LOG_2PI - 0.5 * ((n - J * q) * math.log(s2) + sum_logdetP + quad)
+    for c in range(p):
+        grad[c] += gbeta[c] / s2
+    dls2 = -0.5 * ((n - J * q) / s2 + sum_trPinv - (RR - sum_uw) / (s2 * s2) + sum_ww / s2)
+    grad[si] += dls2 * 2.0 * s2
+    lp += positive_prior(x, grad, fl, REC * p, si)
+    lp += lkj_prior(L, q, fl, fb, gL)
+    chol_grad_to_x(gL, L, q, grad, p)
+    return lp
+
+
+@njit(cache=True, fastmath=FM)
+def draw_z(Xu, E, ints, A, ZX, Zy):
+    """Exact conditional draws of z: ``Xu`` (S, ndim) marginal draws, ``E`` (S, J, q) N(0, 1)."""
+    p = ints[1]
+    q = ints[2]
+    J = ints[3]
+    S = Xu.shape[0]
+    m = q * (q + 1) // 2
+    out = np.empty((S, J, q))
+    L = np.empty((q, q))
+    P = np.empty((q, q))
+    AL = np.empty((q, q))
+    g = np.empty(q)
+    u = np.empty(q)
+    w = np.empty(q)
+    v = np.empty(q)
+    for sidx in range(S):
+        x = Xu[sidx]
+        build_L(x, p, q, L)
+        s2 = math.exp(2.0 * x[p + m])
+        sd = math.sqrt(s2)
+        for j in range(J):
+            _level_system(j, x, p, q, L, s2, A, ZX, Zy, g, u, AL, P)
+            _chol_solve(P, u, w, q)
+            tri_solve_T(P, E[sidx, j], v, q)  # v = R⁻ᵀ e  (P = R Rᵀ)
+            for i in range(q):
+                out[sidx, j, i] = w[i] + sd * v[i]
+    return out
+
+
+@njit(cache=True)
+def _unpack(user_data):
+    meta = numba.carray(user_data, (META,), np.int64)
+    ints = numba.carray(voidptr(meta[0]), (meta[1],), np.int64)
+    fl = numba.carray(voidptr(meta[2]), (meta[3],), np.float64)
+    p = ints[1]
+    q = ints[2]
+    J = ints[3]
+    A = numba.carray(voidptr(meta[4]), (J, q, q), np.float64)
+    ZX = numba.carray(voidptr(meta[5]), (J, q, p), np.float64)
+    Zy = numba.carray(voidptr(meta[6]), (J, q), np.float64)
+    XtX = numba.carray(voidptr(meta[7]), (p, p), np.float64)
+    Xty = numba.carray(voidptr(meta[8]), (p,), np.float64)
+    return ints, fl, A, ZX, Zy, XtX, Xty
+
+
+@numba.cfunc(c_sig, cache=True, error_model="numpy")
+def c_logp(dim, x_, out_, logp_, user_data):
+    """nutpie's logp function of the marginal model."""
+    ints, fl, A, ZX, Zy, XtX, Xty = _unpack(user_data)
+    if dim != ints[0]:
+        return -1
+    x = numba.carray(x_, (dim,))
+    out = numba.carray(out_, (dim,))
+    return finish(marg_logp_grad(x, out, ints, fl, A, ZX, Zy, XtX, Xty), out, logp_)
+
+
+def pack_marginal(spec) -> tuple[dict, int]:
+    """Sufficient statistics and prior records of ``spec`` for :func:`marg_logp_grad`."""
+    b = spec.blocks[0]
+    sw = np.sqrt(spec.weights)
+    X = spec.X * sw[:, None]
+    y = (spec.y - spec.offset) * sw
+    Z = b.Z * sw[:, None]
+    g = b.g
+    n, p = X.shape
+    q, J = b.q, b.J
+    A = np.zeros((J, q, q))
+    ZX = np.zeros((J, q, p))
+    Zy = np.zeros((J, q))
+    np.add.at(A, g, Z[:, :, None] * Z[:, None, :])
+    np.add.at(ZX, g, Z[:, :, None] * X[:, None, :])
+    np.add.at(Zy, g, Z * y[:, None])
+    ndim = p + b.m + 1
+    fl = (prior_records(spec.beta_priors) + prior_records([spec.disp_prior]) + block_record(b)
+          + [float(y @ y), float(n), float(0.5 * np.sum(np.log(spec.weights)))])
+    d = dict(ints=np.array([ndim, p, q, J], np.int64), fl=np.asarray(fl, float), A=A, ZX=ZX, Zy=Zy,
+             XtX=np.ascontiguousarray(X.T @ X), Xty=np.ascontiguousarray(X.T @ y))
+    d["meta"] = pointer_table(d["ints"], 4, d["fl"], len(d["fl"]), d["A"], d["ZX"], d["Zy"], d["XtX"], d["Xty"],
+                              0, 0, 0)
+    return d, ndim
+
+
+def marginal_args(d: dict) -> tuple:
+    """Arguments of :func:`marg_logp_grad` after ``x`` and ``grad``."""
+    return tuple(d[k] for k in ("ints", "fl", "A", "ZX", "Zy", "XtX", "Xty"))
+
+
+def expand_draws(spec, Xm: np.ndarray, d: dict, seed: int) -> np.ndarray:
+    """Marginal draws (C, D, p + m + 1) → full model-coordinate draws with exact z (one RNG stream per chain)."""
+    b = spec.blocks[0]
+    C, D, _ = Xm.shape
+    pm = spec.p + b.m
+    Z = np.empty((C, D, b.J, b.q))
+    for c in range(C):
+        E = np.random.default_rng([seed, c, 7919]).standard_normal((D, b.J, b.q))
+        Z[c] = draw_z(np.ascontiguousarray(Xm[c]), E, d["ints"], d["A"], d["ZX"], d["Zy"])
+    return np.concatenate([Xm[..., :pm], Z.reshape(C, D, -1), Xm[..., pm:]], axis=-1)
