@@ -10,6 +10,7 @@ Benchmarks (``--only NAME``, repeatable):
 * ``memory``: peak memory of the InstEval REML fit, in a fresh process (limit 1 GiB).
 * ``bayes``: ``hl.blmer`` vs a hand-written PyMC + nutpie model and bambi; ``--with-stan`` adds
   rstanarm and brms, ``--long`` InstEval and VerbAgg (skipped if ``hierlm.blmer`` is missing).
+* ``glmm``: ``hl.glmer`` (Laplace) vs lme4's ``glmer`` on VerbAgg (crossed Bernoulli) and cbpp.
 * ``bootstrap``: parametric-bootstrap LRT, 1000 refit pairs on 2 processes.
 
 Options: ``--quick`` (small subset, CI smoke), ``--no-r`` (skip R even if installed).
@@ -25,7 +26,7 @@ import time
 from . import common
 from .common import RESULTS, load_average, machine, now, write_result
 
-NAMES = ("reml", "memory", "bayes", "bootstrap")
+NAMES = ("reml", "memory", "glmm", "bayes", "bootstrap")
 
 
 def _bayes(args, log):
@@ -40,11 +41,12 @@ def _bayes(args, log):
 
 
 def _runners():
-    from . import bayes, bootstrap, memory, reml
+    from . import bayes, bootstrap, glmm, memory, reml
 
     return {
         "reml": (lambda a, log: reml.run(quick=a.quick, log=log), reml.rows),
         "memory": (lambda a, log: memory.run(quick=a.quick, log=log), memory.rows),
+        "glmm": (lambda a, log: glmm.run(quick=a.quick, log=log), glmm.rows),
         "bayes": (_bayes, bayes.rows),
         "bootstrap": (lambda a, log: bootstrap.run(quick=a.quick, log=log), bootstrap.rows),
     }
@@ -91,7 +93,8 @@ def _fmt(x) -> str:
 
 def _table(rows, markdown: bool = False) -> str:
     head = ["measurement", "hierlm", "baseline", "ratio", "target"]
-    body = [[m.replace("|", "\\|") if markdown else m, h, b, _fmt(r), "-" if t is None else f"≤ {t:g}"]
+    body = [[m.replace("|", "\\|") if markdown else m, h, b, _fmt(r),
+             "-" if t is None else t if isinstance(t, str) else f"≤ {t:g}"]
             for m, h, b, r, t in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)] if body else [len(h) for h in head]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731

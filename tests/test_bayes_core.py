@@ -29,6 +29,10 @@ P = Prior
 CASES = {
     "sleep_nc": ("Reaction ~ Days + (Days | Subject)", "sleepstudy", "gaussian", None, None, {}),
     "sleep_c": ("Reaction ~ Days + (Days | Subject)", "sleepstudy", "gaussian", [True], None, {}),
+    "sleep_uncorr": ("Reaction ~ Days + (Days || Subject)", "sleepstudy", "gaussian", None, None, {}),
+    "sleep_split": ("Reaction ~ Days + (1 | Subject) + (0 + Days + I(Days^2) | Subject)", "sleepstudy", "gaussian",
+                    None, {("sd", "Subject", "Days"): P("exponential", lam=0.2), ("cor", "Subject"): P("lkj", eta=2)},
+                    {}),
     "machines_q3": ("score ~ Machine + (Machine | Worker)", "Machines", "gaussian", [True], None, {}),
     "machines_q3_nc": ("score ~ Machine + (Machine | Worker) + (1 | Worker:Machine)", "Machines", "gaussian",
                        [False, True], None, {}),
@@ -138,36 +142,43 @@ def test_shear_entry_point(name, cent):
         assert abs(fd - g[j]) <= 1e-4 * max(1.0, abs(g[j]))
 
 
-@pytest.mark.parametrize("name", ["sleep_nc", "weights", "mixed_priors"])
+@pytest.mark.parametrize("name", ["sleep_nc", "weights", "mixed_priors", "sleep_uncorr", "sleep_split"])
 def test_marginal_equals_joint(name):
     """log p_marginal(θ) = log p_joint(θ, z) − log p(z | θ, y) for any z (exact for a Gaussian)."""
     sp = make_spec(name)
     for b in sp.blocks:
         b.centred = False
-    b = sp.blocks[0]
+    assert S.marginal_applies(sp)
+    J, q = sp.blocks[0].J, sum(b.q for b in sp.blocks)
     jd, jdim = kernels.pack(sp)
     md, mdim = kernels_marginal.pack_marginal(sp)
     rng = np.random.default_rng(2)
-    keep = np.r_[np.arange(sp.p + b.m), -1]
+    keep = kernels_marginal.marginal_keep(sp)
     for i in range(2):
         x = S.init_point(sp, i) + rng.normal(0, 0.2, jdim)
         xm = np.ascontiguousarray(x[keep])
         g = np.zeros(mdim)
         lpm = kernels_marginal.marg_logp_grad(xm, g, *kernels_marginal.marginal_args(md))
         # conditional of z: N(P^-1 u, s2 P^-1) per level, from draw_z's mean (E = 0) and P
-        mean = kernels_marginal.draw_z(xm[None], np.zeros((1, b.J, b.q)), md["ints"], md["A"], md["ZX"], md["Zy"])[0]
-        L = np.zeros((b.q, b.q))
-        L[np.tril_indices(b.q)] = xm[sp.p:sp.p + b.m]
-        L[np.diag_indices(b.q)] = np.exp(np.diag(L))
+        mean = kernels_marginal.draw_z(xm[None], np.zeros((1, J, q)), md["ints"], md["A"], md["ZX"], md["Zy"])[0]
+        L, xo, qo = np.zeros((q, q)), sp.p, 0
+        for b in sp.blocks:  # block-diagonal factor
+            Lb = np.zeros((b.q, b.q))
+            Lb[np.tril_indices(b.q)] = xm[xo:xo + b.m]
+            Lb[np.diag_indices(b.q)] = np.exp(np.diag(Lb))
+            L[qo:qo + b.q, qo:qo + b.q] = Lb
+            xo, qo = xo + b.m, qo + b.q
         s2 = np.exp(2 * xm[-1])
         z = mean + rng.normal(0, 0.5, mean.shape)
         lcond = 0.0
-        for j in range(b.J):
-            Pj = s2 * np.eye(b.q) + L.T @ md["A"][j] @ L
+        for j in range(J):
+            Pj = s2 * np.eye(q) + L.T @ md["A"][j] @ L
             cov = s2 * np.linalg.inv(Pj)
             d = z[j] - mean[j]
             lcond += -0.5 * d @ np.linalg.solve(cov, d) - 0.5 * np.linalg.slogdet(2 * np.pi * cov)[1]
-        xj = np.r_[xm[:sp.p + b.m], z.ravel(), xm[-1]]
+        xj = kernels_marginal.expand_draws(sp, xm[None, None], md, 0)[0, 0]
+        xj[np.setdiff1d(np.arange(jdim), keep)] = np.concatenate(
+            [z[:, o:o + b.q].ravel() for o, b in zip(np.cumsum([0] + [b.q for b in sp.blocks]), sp.blocks)])
         lpj = kernels.logp_grad(xj, np.zeros(jdim), *kernels.kernel_args(jd))
         assert abs(lpm - (lpj - lcond)) <= 1e-8 * max(1, abs(lpm))
         for k in range(mdim):
@@ -176,6 +187,12 @@ def test_marginal_equals_joint(name):
             fd = (kernels_marginal.marg_logp_grad(xm + e, np.zeros(mdim), *kernels_marginal.marginal_args(md))
                   - kernels_marginal.marg_logp_grad(xm - e, np.zeros(mdim), *kernels_marginal.marginal_args(md))) / 2e-6
             assert abs(fd - g[k]) <= 2e-5 * max(1.0, abs(g[k])) + 1e-9 * abs(lpm)  # FD round-off ~ eps |lp| / h
+
+
+def test_marginal_applies_only_to_one_grouping_factor():
+    assert not S.marginal_applies(make_spec("pastes_nested"))
+    assert not S.marginal_applies(make_spec("crossed_priors"))
+    assert not S.marginal_applies(make_spec("cbpp_cbind"))
 
 
 def test_rhat_ess_match_arviz_stats():

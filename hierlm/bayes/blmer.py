@@ -3,8 +3,8 @@
 Routes:
 
 * ``sampler=None`` / ``"nutpie"``: hierlm's compiled kernel driven by nutpie's Rust NUTS
-  (:mod:`.nutpie_core`).  ``method="marginal"`` integrates the random effects out (Gaussian, one
-  random-effects block) and draws them exactly afterwards; ``"joint"`` samples everything, with
+  (:mod:`.nutpie_core`).  ``method="marginal"`` integrates the random effects out (Gaussian, all
+  random effects on one grouping factor) and draws them exactly afterwards; ``"joint"`` samples everything, with
   automatic centring and hierarchical-centring shear; ``"auto"`` picks marginal where it applies.
 * ``"pymc"``, ``"numpyro"``, ``"blackjax"``: ``pm.sample(nuts_sampler=...)`` on the mirror model;
   ``"nutpie-pymc"``: ``nutpie.compile_pymc_model`` on it (also the automatic fallback for priors
@@ -96,6 +96,10 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
     sampler : {None, "nutpie", "pymc", "numpyro", "blackjax", "nutpie-pymc"}
     progressbar : bool
     method : {"auto", "joint", "marginal"}
+        ``"marginal"`` integrates the random effects out (Gaussian models whose bars share one
+        grouping factor, e.g. ``(Days | Subject)`` or ``(Days || Subject)``) and draws them exactly
+        afterwards; ``"joint"`` samples them with the other parameters; ``"auto"`` (default) picks
+        marginal where it applies.
     target_accept : float, optional
         Target acceptance rate of NUTS; raise it (0.95, 0.99) after divergences.  Default 0.9 for
         the marginal route, 0.95 for the joint route when a grouping factor has fewer than 10
@@ -148,7 +152,7 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
         sampler = "nutpie-pymc"
     kernel = sampler in (None, "nutpie")
     if method == "marginal" and not (kernel and S.marginal_applies(spec)):
-        raise SamplingError("method='marginal' needs a Gaussian model with one random-effects block "
+        raise SamplingError("method='marginal' needs a Gaussian model whose random effects share one grouping factor "
                             f"(this one: family '{fam.name}', {len(spec.blocks)} block(s)) and the default sampler; "
                             "use method='joint'")
     use_marginal = kernel and sample_prior != "only" and method != "joint" and S.marginal_applies(spec)
@@ -221,7 +225,7 @@ def _sample_kernel(spec, marginal: bool, freq, *, seed, draws, tune, chains, cor
         from . import kernels_marginal as km
 
         d, ndim = km.pack_marginal(spec)
-        keep = np.r_[np.arange(spec.p + spec.blocks[0].m), -1]
+        keep = km.marginal_keep(spec)
 
         def init(s):
             return S.init_point(spec, s, freq)[keep]

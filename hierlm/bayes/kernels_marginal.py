@@ -1,11 +1,14 @@
-"""Gaussian models with one random-effects block: the random effects integrated out.
+"""Gaussian models whose random effects share one grouping factor: the random effects integrated out.
 
-With ỹ = W^½ (y − offset), X̃ = W^½ X, Z̃ = W^½ Z (prior weights W) and one block::
+With ỹ = W^½ (y − offset), X̃ = W^½ X, Z̃ = W^½ Z (prior weights W) and the blocks of one grouping
+factor (one bar, or the several bars of ``(x || g)`` / ``(1 | g) + (0 + x | g)``), whose relative
+covariance factor is block diagonal, ``L = diag(L_1, …, L_K)``::
 
     ỹ_j ~ N(X̃_j β, σ² I + Z̃_j L Lᵀ Z̃_jᵀ)   per level j
 
 evaluated from per-level sufficient statistics (Z̃ᵀZ̃, Z̃ᵀX̃, Z̃ᵀỹ per level; X̃ᵀX̃, X̃ᵀỹ, ỹᵀỹ), so a
-gradient costs O(J q³ + J q p) whatever the number of rows.  The sampler sees ``[β, L packed, log σ]``
+gradient costs O(J q³ + J q p) whatever the number of rows.  The sampler sees
+``[β, L_1 packed, …, L_K packed, log σ]``
 (about 5 leapfrog steps per draw instead of 26 for the joint model).  Afterwards the non-centred
 ``z`` of the mirror model is drawn exactly from its conditional
 ``z_j | · ~ N(P_j⁻¹ u_j, σ² P_j⁻¹)``, ``P_j = σ² I + Lᵀ A_j L``, ``u_j = Lᵀ Z̃_jᵀ(ỹ_j − X̃_j β)``.
@@ -38,7 +41,7 @@ from .kernel_parts import (
     voidptr,
 )
 
-__all__ = ["marg_logp_grad", "draw_z", "c_logp", "pack_marginal", "expand_draws"]
+__all__ = ["marg_logp_grad", "draw_z", "c_logp", "pack_marginal", "marginal_keep", "expand_draws"]
 META = 12
 
 
@@ -100,21 +103,22 @@ def _level_system(j, x, p, q, L, s2, A, ZX, Zy, g, u, AL, P):
 def marg_logp_grad(x, grad, ints, fl, A, ZX, Zy, XtX, Xty):
     """Marginal log density at ``[β, L packed, log σ]``; gradient into ``grad``.
 
-    ``ints = [ndim, p, q, J]``; ``fl = [β records, σ record, block record, ỹᵀỹ, n, constant]``.
+    ``ints = [ndim, p, q, J, K, q_1, …, q_K]`` (q = Σ q_k); ``fl = [β records, σ record, K block records,
+    ỹᵀỹ, n, constant]``.
     """
     ndim = ints[0]
     p = ints[1]
     q = ints[2]
     J = ints[3]
-    m = q * (q + 1) // 2
     for i in range(ndim):
         grad[i] = 0.0
     L = np.empty((q, q))
-    build_L(x, p, q, L)
-    si = p + m
+    si = build_blockdiag_L(x, p, ints, L)
     s2 = math.exp(2.0 * x[si])
     fb = REC * p + REC
-    ft = fb + 2 + REC * q
+    ft = fb
+    for k in range(ints[4]):
+        ft += 2 + REC * ints[5 + k]
     yty = fl[ft]
     n = fl[ft + 1]
     lp = fixed_prior(x, grad, fl, p) + fl[ft + 2]
@@ -180,9 +184,34 @@ def marg_logp_grad(x, grad, ints, fl, A, ZX, Zy, XtX, Xty):
     dls2 = -0.5 * ((n - J * q) / s2 + sum_trPinv - (RR - sum_uw) / (s2 * s2) + sum_ww / s2)
     grad[si] += dls2 * 2.0 * s2
     lp += positive_prior(x, grad, fl, REC * p, si)
-    lp += lkj_prior(L, q, fl, fb, gL)
-    chol_grad_to_x(gL, L, q, grad, p)
+    xo = p
+    qo = 0
+    for k in range(ints[4]):
+        qk = ints[5 + k]
+        Lk = L[qo:qo + qk, qo:qo + qk]
+        gLk = gL[qo:qo + qk, qo:qo + qk]
+        lp += lkj_prior(Lk, qk, fl, fb, gLk)
+        chol_grad_to_x(gLk, Lk, qk, grad, xo)
+        fb += 2 + REC * qk
+        xo += qk * (qk + 1) // 2
+        qo += qk
     return lp
+
+
+@njit(cache=True, fastmath=FM)
+def build_blockdiag_L(x, p, ints, L):
+    """Block-diagonal L from the packed factors after ``x[:p]``; returns the index of log σ."""
+    for i in range(L.shape[0]):
+        for j in range(L.shape[1]):
+            L[i, j] = 0.0
+    xo = p
+    qo = 0
+    for k in range(ints[4]):
+        qk = ints[5 + k]
+        build_L(x, xo, qk, L[qo:qo + qk, qo:qo + qk])
+        xo += qk * (qk + 1) // 2
+        qo += qk
+    return xo
 
 
 @njit(cache=True, fastmath=FM)
@@ -192,7 +221,6 @@ def draw_z(Xu, E, ints, A, ZX, Zy):
     q = ints[2]
     J = ints[3]
     S = Xu.shape[0]
-    m = q * (q + 1) // 2
     out = np.empty((S, J, q))
     L = np.empty((q, q))
     P = np.empty((q, q))
@@ -203,8 +231,7 @@ def draw_z(Xu, E, ints, A, ZX, Zy):
     v = np.empty(q)
     for sidx in range(S):
         x = Xu[sidx]
-        build_L(x, p, q, L)
-        s2 = math.exp(2.0 * x[p + m])
+        s2 = math.exp(2.0 * x[build_blockdiag_L(x, p, ints, L)])
         sd = math.sqrt(s2)
         for j in range(J):
             _level_system(j, x, p, q, L, s2, A, ZX, Zy, g, u, AL, P)
@@ -244,28 +271,38 @@ def c_logp(dim, x_, out_, logp_, user_data):
 
 def pack_marginal(spec) -> tuple[dict, int]:
     """Sufficient statistics and prior records of ``spec`` for :func:`marg_logp_grad`."""
-    b = spec.blocks[0]
+    blocks = spec.blocks
     sw = np.sqrt(spec.weights)
     X = spec.X * sw[:, None]
     y = (spec.y - spec.offset) * sw
-    Z = b.Z * sw[:, None]
-    g = b.g
+    Z = np.hstack([b.Z for b in blocks]) * sw[:, None]
+    g = blocks[0].g
     n, p = X.shape
-    q, J = b.q, b.J
+    q, J = Z.shape[1], blocks[0].J
     A = np.zeros((J, q, q))
     ZX = np.zeros((J, q, p))
     Zy = np.zeros((J, q))
     np.add.at(A, g, Z[:, :, None] * Z[:, None, :])
     np.add.at(ZX, g, Z[:, :, None] * X[:, None, :])
     np.add.at(Zy, g, Z * y[:, None])
-    ndim = p + b.m + 1
-    fl = (prior_records(spec.beta_priors) + prior_records([spec.disp_prior]) + block_record(b)
-          + [float(y @ y), float(n), float(0.5 * np.sum(np.log(spec.weights)))])
-    d = dict(ints=np.array([ndim, p, q, J], np.int64), fl=np.asarray(fl, float), A=A, ZX=ZX, Zy=Zy,
+    ndim = p + sum(b.m for b in blocks) + 1
+    fl = prior_records(spec.beta_priors) + prior_records([spec.disp_prior])
+    for b in blocks:
+        fl += block_record(b)
+    fl += [float(y @ y), float(n), float(0.5 * np.sum(np.log(spec.weights)))]
+    ints = np.array([ndim, p, q, J, len(blocks), *[b.q for b in blocks]], np.int64)
+    d = dict(ints=ints, fl=np.asarray(fl, float), A=A, ZX=ZX, Zy=Zy,
              XtX=np.ascontiguousarray(X.T @ X), Xty=np.ascontiguousarray(X.T @ y))
-    d["meta"] = pointer_table(d["ints"], 4, d["fl"], len(d["fl"]), d["A"], d["ZX"], d["Zy"], d["XtX"], d["Xty"],
-                              0, 0, 0)
+    d["meta"] = pointer_table(d["ints"], len(ints), d["fl"], len(d["fl"]), d["A"], d["ZX"], d["Zy"], d["XtX"],
+                              d["Xty"], 0, 0, 0)
     return d, ndim
+
+
+def marginal_keep(spec) -> np.ndarray:
+    """Positions of the marginal coordinates ``[β, packed factors, log σ]`` in the joint layout."""
+    lay, _ = spec.layout()
+    keep = [np.arange(sl.start, sl.stop) for _, sl, _, kind, _ in lay if kind not in ("z", "r")]
+    return np.concatenate(keep)
 
 
 def marginal_args(d: dict) -> tuple:
@@ -274,12 +311,15 @@ def marginal_args(d: dict) -> tuple:
 
 
 def expand_draws(spec, Xm: np.ndarray, d: dict, seed: int) -> np.ndarray:
-    """Marginal draws (C, D, p + m + 1) → full model-coordinate draws with exact z (one RNG stream per chain)."""
-    b = spec.blocks[0]
+    """Marginal draws (C, D, ndim) → full model-coordinate draws with exact z (one RNG stream per chain)."""
     C, D, _ = Xm.shape
-    pm = spec.p + b.m
-    Z = np.empty((C, D, b.J, b.q))
+    q, J = int(d["ints"][2]), spec.blocks[0].J
+    Z = np.empty((C, D, J, q))
     for c in range(C):
-        E = np.random.default_rng([seed, c, 7919]).standard_normal((D, b.J, b.q))
+        E = np.random.default_rng([seed, c, 7919]).standard_normal((D, J, q))
         Z[c] = draw_z(np.ascontiguousarray(Xm[c]), E, d["ints"], d["A"], d["ZX"], d["Zy"])
-    return np.concatenate([Xm[..., :pm], Z.reshape(C, D, -1), Xm[..., pm:]], axis=-1)
+    parts, xo, qo = [Xm[..., :spec.p]], spec.p, 0
+    for b in spec.blocks:  # joint layout: [β, (factor_k, z_k) per block, log σ]
+        parts += [Xm[..., xo:xo + b.m], Z[..., qo:qo + b.q].reshape(C, D, -1)]
+        xo, qo = xo + b.m, qo + b.q
+    return np.concatenate(parts + [Xm[..., xo:]], axis=-1)

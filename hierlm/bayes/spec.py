@@ -219,8 +219,10 @@ def build_spec(design: Design, fam: Family, resp: GlmResponse, priors: PriorSet)
 
 
 def marginal_applies(spec: Spec) -> bool:
-    """Whether the random effects can be integrated out: Gaussian, exactly one random-effects block."""
-    return spec.family == "gaussian" and len(spec.blocks) == 1
+    """Whether the random effects can be integrated out: Gaussian, every block on one grouping factor."""
+    b0 = spec.blocks[0]
+    return spec.family == "gaussian" and all(b.group == b0.group and b.J == b0.J and np.array_equal(b.g, b0.g)
+                                             for b in spec.blocks[1:])
 
 
 def freq_fit(design: Design, fam: Family):
