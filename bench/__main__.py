@@ -12,9 +12,12 @@ Benchmarks (``--only NAME``, repeatable):
   rstanarm and brms, ``--long`` InstEval and VerbAgg (skipped if ``hierlm.blmer`` is missing).
 * ``glmm``: ``hl.glmer`` (Laplace) vs lme4's ``glmer`` on VerbAgg (crossed Bernoulli) and cbpp.
 * ``bootstrap``: parametric-bootstrap LRT, 1000 refit pairs on 2 processes.
+* ``sbc``: simulation-based calibration of ``hl.blmer`` (200 replications per model, 2 processes).
+* ``recovery``: parameter recovery of ``hl.blmer`` on simulated data (coverage of 95% intervals).
 
 Options: ``--quick`` (small subset, CI smoke), ``--no-r`` (skip R even if installed).
-Results: ``bench/results/<name>.json`` and a readable ``bench/results/latest.md``.
+Results: ``bench/results/<name>.json`` and a readable ``bench/results/latest.md`` (benchmarks not
+run this time keep their section from their last run, read back from their JSON).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import time
 from . import common
 from .common import RESULTS, load_average, machine, now, write_result
 
-NAMES = ("reml", "memory", "glmm", "bayes", "bootstrap")
+NAMES = ("reml", "memory", "glmm", "bayes", "bootstrap", "sbc", "recovery")
 
 
 def _bayes(args, log):
@@ -41,7 +44,7 @@ def _bayes(args, log):
 
 
 def _runners():
-    from . import bayes, bootstrap, glmm, memory, reml
+    from . import bayes, bootstrap, glmm, memory, recovery, reml, sbc
 
     return {
         "reml": (lambda a, log: reml.run(quick=a.quick, log=log), reml.rows),
@@ -49,7 +52,36 @@ def _runners():
         "glmm": (lambda a, log: glmm.run(quick=a.quick, log=log), glmm.rows),
         "bayes": (_bayes, bayes.rows),
         "bootstrap": (lambda a, log: bootstrap.run(quick=a.quick, log=log), bootstrap.rows),
+        "sbc": (lambda a, log: sbc.run(quick=a.quick, log=log), sbc.rows),
+        "recovery": (lambda a, log: recovery.run(quick=a.quick, log=log), recovery.rows),
     }
+
+
+def _markdown_extra(name: str, res: dict) -> list[str]:
+    """A benchmark's own lines for ``latest.md`` (its ``markdown(result)``, if it has one)."""
+    import importlib
+
+    fn = getattr(importlib.import_module(f".{name}", __package__), "markdown", None)
+    return fn(res) if fn is not None and "error" not in res and "skipped" not in res else []
+
+
+def _earlier(names, runners) -> tuple[dict, dict]:
+    """Results (and table rows) of the benchmarks not run this time, from their JSON files (for ``latest.md``)."""
+    import json
+
+    results, table = {}, {}
+    for name in NAMES:
+        path = RESULTS / f"{name}.json"
+        if name in names or not path.exists():
+            continue
+        try:
+            res = json.loads(path.read_text())
+            rows = runners[name][1](res) if "error" not in res and "skipped" not in res else []
+        except Exception:  # noqa: BLE001 - an old or foreign file must not stop the report
+            continue
+        results[name] = dict(res, earlier=True)
+        table[name] = rows
+    return results, table
 
 
 def main(argv=None) -> dict:
@@ -65,7 +97,7 @@ def main(argv=None) -> dict:
     start = {"date": now(), "machine": machine(), "argv": sys.argv[1:] if argv is None else list(argv)}
     print(f"hierlm benchmarks {start['date']} on {start['machine']['cpu_model']} "
           f"({start['machine']['usable_cpus']} cores), load average {start['machine']['load_average']}")
-    runners, results, table = _runners(), {}, []
+    runners, results, table, by_name = _runners(), {}, [], {}
     for name in names:
         run, rows = runners[name]
         print(f"\n== {name}")
@@ -81,9 +113,13 @@ def main(argv=None) -> dict:
         print(f"   wrote {write_result(name, res)}")
         results[name] = res
         if "error" not in res and "skipped" not in res:
-            table += rows(res)
+            by_name[name] = rows(res)
+            table += by_name[name]
     print("\n" + _table(table))
-    _write_markdown(start, results, _table(table, markdown=True))
+    earlier, old_rows = _earlier(names, runners)
+    merged, rows_all = {**earlier, **results}, {**old_rows, **by_name}
+    _write_markdown(start, {n: merged[n] for n in NAMES if n in merged},
+                    _table([r for n in NAMES for r in rows_all.get(n, [])], markdown=True))
     return results
 
 
@@ -135,9 +171,11 @@ def _write_markdown(start, results, table) -> None:
     ]
     for name, res in results.items():
         lines.append(f"## {name}")
-        lines.append(f"{res.get('description', '')} ({res['seconds']} s; load average {res['load_average_start']} → "
-                     f"{res['load_average_end']}; details in `{name}.json`)")
+        lines.append(f"{res.get('description', '')} ({res.get('seconds')} s; load average "
+                     f"{res.get('load_average_start')} → {res.get('load_average_end')}; details in `{name}.json`"
+                     + (f"; from the earlier run of {res.get('date')})" if res.get("earlier") else ")"))
         lines += [f"* {p}" for p in _problems(res)]
+        lines += _markdown_extra(name, res)
         lines.append("")
     (RESULTS / "latest.md").write_text("\n".join(lines))
 

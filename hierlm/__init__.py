@@ -17,10 +17,12 @@ from .priors import Prior, get_priors
 from .reml import glmer, lmer
 
 __version__ = "0.1.0"
+del compare  # noqa: F821  (the submodule, lme4's anova; ``hl.compare`` is the LOO comparison, lazily from .loo)
 
 # Imported on first use, to keep ``import hierlm`` (and a cold Bayesian fit) fast.
 _LAZY = {
     "bootstrap_lrt": "bootstrap", "BootstrapLRT": "bootstrap", "icc": "inference", "load": "io",
+    "compare": "loo", "kfold": "crossval", "KFold": "crossval", "ComparisonTable": "loo_table", "side_by_side": "freq_bayes",
     **{name: "plots" for name in ("plot_fixef", "plot_ranef", "plot_varcorr", "plot_shrinkage",
                                   "plot_pooling", "plot_residuals", "plot_ppc", "plot_trace")},
 }
@@ -47,6 +49,11 @@ __all__ = [
     "Prior",
     "get_priors",
     "anova",
+    "compare",
+    "kfold",
+    "KFold",
+    "ComparisonTable",
+    "side_by_side",
     "bootstrap_lrt",
     "BootstrapLRT",
     "icc",

@@ -65,8 +65,8 @@ class _RefitJob:
             raise HierlmError("refit did not converge")
         q, p = prob.cp.q_re, prob.p
         sigma = np.sqrt(f.pwrss / (prob.n - p if prob.reml else prob.n))
-        beta = prob.TX @ sla.solve_triangular(f.Lrr[q : q + p, q : q + p], f.Lrr[q + p, q : q + p], lower=True,
-                                              trans="T") if p else np.zeros(0)
+        beta = prob.TX @ (sla.solve_triangular(f.Lrr[q : q + p, q : q + p], f.Lrr[q + p, q : q + p], lower=True,
+                                               trans="T") + prob.beta_shift) if p else np.zeros(0)
         theta = prob.tmap.to_original(x)
         return np.concatenate([sdcor_of_theta(theta, prob.tmap.sizes, sigma), [sigma], beta])
 
@@ -159,6 +159,8 @@ def _items(seed, nsim: int, responses) -> list:
 class BootstrapLRT:
     """Result of :func:`bootstrap_lrt`; also readable as a dict (``res["p_value"]``).
 
+    ``print(res)`` shows pbkrtest's ``PBmodcomp`` layout; :meth:`to_frame` gives its table.
+
     Attributes
     ----------
     statistic : float
@@ -177,6 +179,18 @@ class BootstrapLRT:
         The simulated statistics t* (NaN where a refit failed).
     nsim, n_failed : int
     seconds : float
+
+    Examples
+    --------
+    >>> import hierlm as hl
+    >>> sleep = hl.load_dataset("sleepstudy")
+    >>> m0 = hl.lmer("Reaction ~ Days + (1 | Subject)", sleep)
+    >>> m1 = hl.lmer("Reaction ~ Days + (Days | Subject)", sleep)
+    >>> res = hl.bootstrap_lrt(m0, m1, nsim=20, seed=1)
+    >>> round(res.statistic, 2), res.df, res["nsim"], res.n_failed
+    (42.14, 2, 20, 0)
+    >>> res.p_value  # no simulated statistic reached the observed one: 1 / (1 + 20)
+    0.047619047619047616
     """
 
     statistic: float
@@ -193,10 +207,43 @@ class BootstrapLRT:
         return getattr(self, key)
 
     def keys(self):
+        """Names of the fields, so that ``dict(res)`` and ``res["p_value"]`` work.
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> m0 = hl.lmer("Reaction ~ Days + (1 | Subject)", sleep)
+        >>> m1 = hl.lmer("Reaction ~ Days + (Days | Subject)", sleep)
+        >>> res = hl.bootstrap_lrt(m0, m1, nsim=20, seed=1)
+        >>> res.keys()[:5]
+        ['statistic', 'df', 'p_value', 'p_value_pbkrtest', 'p_chisq']
+        """
         return ["statistic", "df", "p_value", "p_value_pbkrtest", "p_chisq", "stats", "nsim", "n_failed", "seconds"]
 
     def to_frame(self) -> pd.DataFrame:
-        """pbkrtest's table: rows ``LRT`` (χ²) and ``PBtest`` (bootstrap)."""
+        """pbkrtest's table: rows ``LRT`` (the χ² test) and ``PBtest`` (the bootstrap test).
+
+        Returns
+        -------
+        DataFrame
+            Columns ``stat``, ``df``, ``p.value``.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> m0 = hl.lmer("Reaction ~ Days + (1 | Subject)", sleep)
+        >>> m1 = hl.lmer("Reaction ~ Days + (Days | Subject)", sleep)
+        >>> hl.bootstrap_lrt(m0, m1, nsim=20, seed=1).to_frame().round(4)
+                   stat   df  p.value
+        LRT     42.1393  2.0   0.0000
+        PBtest  42.1393  NaN   0.0476
+        """
         return pd.DataFrame({"stat": [self.statistic] * 2, "df": [self.df, np.nan],
                              "p.value": [self.p_chisq, self.p_value]}, index=["LRT", "PBtest"])
 

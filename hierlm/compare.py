@@ -88,11 +88,12 @@ def anova(*fits, names: list[str] | None = None, refit: bool = True, **kwargs) -
         fits = tuple(fits[0])
     if len(fits) < 2:
         raise HierlmError("anova() needs two or more fitted models to compare")
-    if all(hasattr(f, "idata") for f in fits):
+    bayes = [hasattr(f, "idata") or hasattr(f, "elpd_data") for f in fits]  # BayesFit or hl.kfold result
+    if all(bayes):
         from .loo import compare
 
-        return compare(*fits, **kwargs)
-    if any(hasattr(f, "idata") for f in fits):
+        return compare(*fits, names=names, **kwargs)
+    if any(bayes):
         raise HierlmError("anova() cannot mix Bayesian and frequentist fits; use hl.side_by_side for that")
     ml = [f.refit_ml() if refit and getattr(f, "reml", False) else f for f in fits]
     return lrt_table(ml, names)

@@ -271,6 +271,12 @@ def confint(fit, parm=None, level: float = 0.95, method: str = "profile", nsim: 
 # -- intraclass correlation ---------------------------------------------------------------------
 def _intercept_variances(fit) -> tuple[list[str], np.ndarray]:
     """Group labels and random-intercept variances; HierlmError if any block has other terms."""
+    labels = require_random_intercepts(fit)
+    return labels, np.array([S[0, 0] for S in fit.covariances()])
+
+
+def require_random_intercepts(fit) -> list[str]:
+    """Labels of the random-effects blocks; HierlmError if any has a term other than the intercept."""
     slopes = [(t, [c for c in t.columns if c != "(Intercept)"]) for t in fit.design.reterms]
     slopes = [(t, cols) for t, cols in slopes if cols]
     if slopes:
@@ -281,8 +287,7 @@ def _intercept_variances(fit) -> tuple[list[str], np.ndarray]:
             f"changes with the predictor's value. Fit the model with (1 | {t.group}) for an ICC, or report "
             "fit.varcorr() instead"
         )
-    labels = [t.label for t in fit.design.reterms]
-    return labels, np.array([S[0, 0] for S in fit.covariances()])
+    return [t.label for t in fit.design.reterms]
 
 
 def _residual_variance(fit) -> float:
@@ -304,13 +309,14 @@ def icc(fit) -> pd.DataFrame:
 
     Parameters
     ----------
-    fit : LmerFit
-        Every random-effects term must be an intercept ``(1 | g)``.
+    fit : LmerFit or BayesFit
+        Every random-effects term must be an intercept ``(1 | g)``; Gaussian family.
 
     Returns
     -------
     DataFrame
-        Indexed by grouping factor, column ``ICC``.
+        Indexed by grouping factor, column ``ICC``.  For a ``BayesFit`` the ICC is computed draw by
+        draw: ``ICC`` (posterior mean), ``Est.Error``, ``Q2.5``, ``Q97.5``.
 
     Raises
     ------

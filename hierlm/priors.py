@@ -115,7 +115,8 @@ class Prior:
                                   f"Prior('{self.dist}', {', '.join(f'{k}=1' for k in missing)})")
             for k in names:
                 v = full[k]
-                if not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+                if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                        or not np.isfinite(v):
                     raise HierlmError(f"Prior('{self.dist}'): {k} must be a finite number, got {v!r}")
                 if k != "mu" and v <= 0:
                     raise HierlmError(f"Prior('{self.dist}'): {k} must be positive, got {v!r}")
@@ -125,6 +126,7 @@ class Prior:
             if self.pymc_class() is None:
                 raise HierlmError(f"unknown prior distribution '{dist}'; use one of {', '.join(DISTS)} or the name "
                                   f"of a PyMC distribution.{suggest(self.dist, DISTS)}")
+            _check_pymc_params(self.pymc_class(), dist, params)
             self.params = dict(params)
             self._user = dict(params)
 
@@ -177,6 +179,42 @@ class Prior:
     __hash__ = None
 
 
+_POSITIVE = ("sigma", "b", "beta", "lam", "nu", "tau", "eta")  # scale / rate parameters of PyMC distributions
+
+
+def _check_pymc_params(cls, dist: str, params: dict) -> None:
+    """Parameters of a PyMC-only prior: known names, all required ones, finite numbers, positive scales."""
+    import inspect
+
+    sig = inspect.signature(cls.dist)
+    names = [n for n, p in sig.parameters.items() if n != "cls" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = [k for k in params if k not in names]
+    if unknown and names:
+        raise HierlmError(f"Prior('{dist}') has no parameter {unknown[0]!r}; PyMC's {cls.__name__} takes "
+                          f"{', '.join(names)}.{suggest(unknown[0], names)}")
+    for k, v in params.items():
+        arr = np.asarray(v)
+        if arr.dtype.kind not in "iuf" or not np.all(np.isfinite(arr)):
+            raise HierlmError(f"Prior('{dist}'): {k} must be a finite number, got {v!r}")
+        if k in _POSITIVE and np.any(arr <= 0):
+            raise HierlmError(f"Prior('{dist}'): {k} must be positive, got {v!r}")
+    try:
+        cls.dist(**params)
+    except (TypeError, ValueError) as err:
+        raise HierlmError(f"Prior('{dist}', {', '.join(f'{k}={v!r}' for k, v in params.items())}) is not a valid "
+                          f"PyMC {cls.__name__}: {err}") from None
+
+
+def _admits_negative(pr: Prior) -> bool:
+    """Whether a PyMC-only prior has a finite log density at -1 (so it cannot be a scale's prior)."""
+    import pymc as pm
+
+    try:
+        return bool(np.isfinite(pm.logp(pr.pymc_class().dist(**pr.params), np.array(-1.0)).eval()))
+    except Exception:  # noqa: BLE001 - undecidable here; PyMC reports problems when sampling
+        return False
+
+
 # -- defaults and resolution --------------------------------------------------------------------
 def _sd(x: np.ndarray) -> float:
     s = float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
@@ -227,14 +265,25 @@ def _normalise_user(priors) -> list[tuple[tuple, Prior]]:
     items = []
     if isinstance(priors, dict):
         for key, pr in priors.items():
-            key = (key,) if isinstance(key, str) else tuple(key)
+            if isinstance(key, str):
+                key = (key,)
+            if not isinstance(key, tuple) or not 1 <= len(key) <= 3 or not isinstance(key[0], str) \
+                    or not all(k is None or isinstance(k, str) for k in key):
+                raise HierlmError(f"prior key {key!r} is not a parameter: use a class name such as 'b' or 'sd', or a "
+                                  "tuple (class, group, term) such as ('sd', 'Subject', 'Days')")
             items.append((key, pr))
     elif isinstance(priors, (list, tuple)):
         for pr in priors:
             if not isinstance(pr, Prior) or pr.class_ is None:
                 raise HierlmError("a list of priors must hold Prior objects with class_ set, e.g. "
                                   "Prior('normal', mu=0, sigma=5, class_='b', term='Days')")
-            items.append(((pr.class_, pr.group, pr.term), pr))
+            key = {"b": (pr.class_, pr.term), "sd": (pr.class_, pr.group, pr.term),
+                   "cor": (pr.class_, pr.group)}.get(pr.class_, (pr.class_,))
+            if pr.class_ not in ("b", "sd") and pr.term is not None or pr.class_ not in ("sd", "cor") and pr.group:
+                raise HierlmError(f"{pr}: class '{pr.class_}' takes "
+                                  + {"b": "a term but no group", "cor": "a group but no term"}.get(
+                                      pr.class_, "neither a group nor a term"))
+            items.append((key, pr))
     else:
         raise HierlmError(f"priors must be a dict such as {{'b': Prior('normal', mu=0, sigma=5)}} or a list of "
                           f"Prior objects, not {type(priors).__name__}")
@@ -266,6 +315,10 @@ def _normalise_user(priors) -> list[tuple[tuple, Prior]]:
             raise HierlmError(f"the prior {pr} cannot go on class '{cls}' (values {want}); use {hint}")
         if pr.support is None and cls == "cor":
             raise HierlmError("correlations take Prior('lkj', eta=...)")
+        if pr.support is None and want == "positive" and _admits_negative(pr):
+            raise HierlmError(f"the prior {pr} cannot go on class '{cls}': it gives negative values a density, and "
+                              f"{cls} is positive; use half_normal, half_student_t, half_cauchy, exponential, gamma "
+                              "or a positive PyMC distribution such as LogNormal")
         out.append(((cls, group, term), pr))
     return out
 
@@ -356,21 +409,43 @@ def _no_such_parameter(key, rows, design) -> str:
 
 
 def get_priors(formula: str, data: pd.DataFrame, family: str = "gaussian", priors=None, weights=None) -> pd.DataFrame:
-    """The priors :func:`hierlm.blmer` would use, as a table.
+    """The priors :func:`hierlm.blmer` would use, as a table (brms's ``get_prior``).
+
+    Nothing is sampled: the formula and data are only read to scale the default priors (see the
+    module docstring for the rules).
 
     Parameters
     ----------
     formula : str
+        lme4 formula, as for ``blmer``.
     data : DataFrame
     family : str
+        ``"gaussian"`` (default), ``"binomial"``, ``"bernoulli"``, ``"poisson"`` or ``"negbinomial"``.
     priors : dict or list of Prior, optional
         Overrides, as passed to ``blmer``.
     weights : str or array-like, optional
+        Number of trials for a binomial proportion; prior weights for a Gaussian model.
 
     Returns
     -------
     DataFrame
         Columns ``class``, ``group``, ``term``, ``prior``, ``source`` (``default`` or ``user``).
+
+    Examples
+    --------
+    >>> import hierlm as hl
+    >>> sleep = hl.load_dataset("sleepstudy")
+    >>> hl.get_priors("Reaction ~ Days + (Days | Subject)", sleep)
+           class    group         term                 prior   source
+    0  Intercept                        normal(298.5, 140.8)  default
+    1          b                  Days      normal(0, 48.89)  default
+    2         sd  Subject  (Intercept)    half_normal(140.8)  default
+    3         sd  Subject         Days    half_normal(48.89)  default
+    4        cor  Subject                             lkj(1)  default
+    5      sigma                        exponential(0.01775)  default
+    >>> hl.get_priors("Reaction ~ Days + (Days | Subject)", sleep,
+    ...               priors={("sd", "Subject", "Days"): hl.Prior("half_normal", sigma=10)}).iloc[3].tolist()
+    ['sd', 'Subject', 'Days', 'half_normal(10)', 'user']
     """
     from .bayes.spec import prepare
 

@@ -139,7 +139,7 @@ class Profiler:
         RX = f.Lrr[q : q + p, q : q + p]
         ry = f.Lrr[q + p, q : q + p]
         c = sla.solve_triangular(RX, prob.TX[j], lower=True)  # a = TXᵀ e_j
-        bj, v = float(c @ ry), float(c @ c)
+        bj, v = float(c @ ry + prob.TX[j] @ prob.beta_shift), float(c @ c)
         pwrss = f.pwrss + (x - bj) ** 2 / v
         n = prob.n
         return f.logdet_re + n * (1 + _LOG2PI + np.log(pwrss / n)) - prob.ldW

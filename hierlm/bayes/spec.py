@@ -374,6 +374,10 @@ def init_point(spec: Spec, seed: int, freq=None) -> np.ndarray:
         elif kind in ("sd", "chol"):
             L = _safe_chol(covs[k], spec.blocks[k])
             x[sl] = pack_chol(L)
+            # off-diagonal Cholesky entries are on the data's scale (not logs): jitter them relative to
+            # their row's sd, or a slope on a column scaled by 1e4 starts 1e4 times too wide
+            rows, cols = np.tril_indices(L.shape[0])
+            scale[sl] = np.where(rows == cols, 0.2, 0.2 * np.sqrt((L**2).sum(axis=1))[rows])
         elif kind in ("z", "r"):
             b = freq.b[k]
             if kind == "z":

@@ -81,9 +81,12 @@ def plot_ppc(fit, kind: str = "density", num_samples: int = 50, stat: str = "std
     ax.set_xlabel(yname if kind != "stat" else f"{stat}({yname})")
     observed = (Line2D([], [], color="k", marker="o", ls="", label=f"observed {stat}") if kind == "stat"
                 else Line2D([], [], color="k", label="observed"))
-    handles = [observed, Line2D([], [], color="C0", alpha=0.6, label="posterior predictive")]
+    # a fit with sample_prior="only" holds prior draws: its replicates are prior predictive ones
+    source = "prior" if getattr(fit, "settings", {}).get("sample_prior") == "only" else "posterior"
+    handles = [observed, Line2D([], [], color="C0", alpha=0.6, label=f"{source} predictive")]
     ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper right")
-    fig.suptitle(f"Posterior predictive check of {yname}: {fit_label(fit)}\n{what}", fontsize=11)
+    label = fit_label(fit).replace("posterior", "prior draws") if source == "prior" else fit_label(fit)
+    fig.suptitle(f"{source.capitalize()} predictive check of {yname}: {label}\n{what}", fontsize=11)
     return fig
 
 

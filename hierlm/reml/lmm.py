@@ -96,10 +96,21 @@ class LmmProblem:
         self.set_response(design.y if y is None else y)
 
     def set_response(self, y: np.ndarray) -> None:
-        """Use another response with the same design (simulation, bootstrap); rebuilds the cross products."""
+        """Use another response with the same design (simulation, bootstrap); rebuilds the cross products.
+
+        The cross products use y minus its least-squares fit on X (``beta_shift``, internal
+        coordinates; added back to β wherever β is read from the factor): the last pivot of the
+        Cholesky of ``[Z X y]ᵀ[Z X y]`` is √pwrss, computed as yᵀy minus the explained part, so a
+        response far from 0 relative to its spread (y = 1e9 + noise) would lose every digit.
+        """
         y = np.asarray(y, float)
         self.y = y
-        self.cp = CrossProducts(self.terms_internal, self.nlevels, self.X_internal, y - self.design.offset, self.sqrtw)
+        r = y - self.design.offset
+        sw = np.ones(self.n) if self.sqrtw is None else self.sqrtw
+        self.beta_shift = (np.linalg.lstsq(self.X_internal * sw[:, None], r * sw, rcond=None)[0] if self.p
+                           else np.zeros(0))
+        self.cp = CrossProducts(self.terms_internal, self.nlevels, self.X_internal,
+                                r - self.X_internal @ self.beta_shift, self.sqrtw)
 
     # -- objective ----------------------------------------------------------------------------
     def deviance_of(self, f: Factor | None, reml: bool | None = None) -> float:
@@ -211,7 +222,7 @@ class LmmProblem:
         vcov_i = sigma**2 * (RXinv.T @ RXinv)
         return LmmSolution(
             theta=self.tmap.to_original(theta_internal),
-            beta=self.TX @ beta_i,
+            beta=self.TX @ (beta_i + self.beta_shift),
             b=b,
             sigma=sigma,
             objective=float(objective),

@@ -1,0 +1,275 @@
+"""Linear mixed-model fits (``hl.lmer``): REML/ML criteria, conditional variances, simulation, confint."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import HierlmWarning
+from .base import FrequentistFit
+
+__all__ = ["LmerFit"]
+
+
+@dataclass
+class LmerFit(FrequentistFit):
+    """A linear mixed model fitted by REML or maximum likelihood (:func:`hierlm.lmer`).
+
+    Holds the numbers of the fit (see :class:`FrequentistFit` for the shared attributes) and
+    offers lme4's extractors as methods: :meth:`fixef`, :meth:`ranef`, :meth:`coef`,
+    :meth:`varcorr`, :meth:`sigma`, :meth:`predict`, :meth:`summary`, :meth:`confint`, ...
+
+    Attributes
+    ----------
+    reml : bool
+        True for a REML fit, False for maximum likelihood.
+    design, theta, beta, b, sigma_, vcov_beta, objective, family, optinfo
+        As in :class:`FrequentistFit`.
+
+    Examples
+    --------
+    >>> import hierlm as hl
+    >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+    >>> m.reml, m.nobs(), round(m.sigma(), 3)
+    (True, 180, 25.592)
+    """
+
+    reml: bool = True
+    problem: object = None  # LmmProblem, rebuilt on demand
+
+    def _problem(self):
+        if self.problem is None:
+            from ..reml.lmm import LmmProblem
+
+            self.problem = LmmProblem(self.design, reml=self.reml)
+        return self.problem
+
+    def loglik(self) -> float:
+        """Log-likelihood at the optimum (lme4's ``logLik``): the REML log-likelihood for REML fits.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> round(m.loglik(), 2)
+        -871.81
+        >>> round(m.refit_ml().loglik(), 2)
+        -875.97
+        """
+        return -0.5 * self.objective
+
+    def deviance(self) -> float:
+        """ML deviance, −2 × log-likelihood (lme4's ``deviance``).
+
+        For a REML fit lme4 returns the REML criterion with a warning, and so does hierlm: use
+        :meth:`reml_criterion`, or refit with ``reml=False`` (:meth:`refit_ml`) for the deviance.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> round(m.refit_ml().deviance(), 2)
+        1751.94
+        """
+        if self.reml:
+            warnings.warn(
+                "deviance() of a REML fit is the REML criterion; use reml_criterion(), or refit with "
+                "reml=False for the deviance",
+                HierlmWarning,
+                stacklevel=2,
+            )
+        return float(self.objective)
+
+    def reml_criterion(self) -> float:
+        """REML criterion, −2 × REML log-likelihood (lme4's ``REMLcrit``); at the ML estimates for an ML fit.
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> round(m.reml_criterion(), 2)
+        1743.63
+        """
+        if self.reml:
+            return float(self.objective)
+        prob = self._problem()
+        f = prob.cp.factor(prob.tmap.lambdas(self.optinfo["theta_internal"]))
+        return float(prob.deviance_of(f, reml=True) - 2.0 * prob.log_det_TX)
+
+    def cond_var(self) -> list[np.ndarray]:
+        """Conditional covariances of the random effects per block (lme4's ``condVar``).
+
+        Returns
+        -------
+        list of ndarray
+            One (levels, q, q) array per block; the square roots of the diagonals are the
+            ``condsd`` of ``ranef(intervals=True)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> V = m.cond_var()[0]
+        >>> V.shape
+        (18, 2, 2)
+        >>> np.sqrt(V[0].diagonal()).round(3)
+        array([12.071,  2.305])
+        """
+        from ..reml.lmm import LmmSolution
+
+        prob = self._problem()
+        sol = LmmSolution(self.theta, self.beta, self.b, self.sigma_, self.objective, 0.0, 0.0,
+                          self.vcov_beta, self.reml, theta_internal=self.optinfo["theta_internal"])
+        return prob.cond_var(sol)
+
+    def refit_ml(self) -> LmerFit:
+        """The same model fitted by maximum likelihood (lme4's ``refitML``; what ``anova`` compares).
+
+        Returns
+        -------
+        LmerFit
+            ``self`` when the fit already is an ML fit.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> ml = m.refit_ml()
+        >>> ml.reml, round(ml.deviance(), 2)
+        (False, 1751.94)
+        """
+        if not self.reml:
+            return self
+        from ..reml.lmer import fit_lmm
+
+        return fit_lmm(self.design, reml=False, start=self.optinfo.get("theta_internal"))
+
+    def simulate(self, nsim: int = 1, seed=None, use_re: bool = True) -> np.ndarray:
+        """Responses simulated from the fit (lme4's ``simulate``).
+
+        Parameters
+        ----------
+        nsim : int, default 1
+            Number of simulated response vectors.
+        seed : None, int or numpy Generator
+            Same seed, same responses; column ``i`` depends only on ``seed`` and ``i``.
+        use_re : bool, default True
+            ``True``: new random effects drawn from N(0, Σ) as well as new residuals;
+            ``False``: keep the fitted conditional modes (lme4's ``use.u = TRUE``).
+
+        Returns
+        -------
+        ndarray
+            (n, nsim); see :func:`hierlm.inference.simulate`.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> y = m.simulate(nsim=2, seed=1)
+        >>> y.shape
+        (180, 2)
+        >>> y[:3].round(1)
+        array([[213.7, 318.5],
+               [203.2, 345.9],
+               [194.1, 296.4]])
+        """
+        from ..inference import simulate
+
+        return simulate(self, nsim=nsim, seed=seed, use_re=use_re)
+
+    def confint(self, parm=None, level: float = 0.95, method: str = "profile", nsim: int = 500, seed=None,
+                n_jobs=None) -> pd.DataFrame:
+        """Confidence intervals for the variance parameters and fixed effects (lme4's ``confint``).
+
+        Parameters
+        ----------
+        parm : list of str, "theta_" or "beta_", optional
+            Parameters to report (default all).
+        level : float, default 0.95
+        method : {"profile", "wald", "boot"}
+            Likelihood profile (lme4's default), Wald (fixed effects only) or parametric bootstrap.
+        nsim : int, default 500
+            Bootstrap replicates (``method="boot"``).
+        seed : int or Generator, optional
+            Bootstrap seed.
+        n_jobs : int, optional
+            Worker processes for the bootstrap (``None``/1: serial, -1: all cores).
+
+        Returns
+        -------
+        DataFrame
+            Rows ``.sig01, …, .sigma``, then the fixed effects; columns ``2.5 %`` and ``97.5 %``
+            (for ``level=0.95``).  See :func:`hierlm.inference.confint` for the details.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> m.confint().round(2)
+                      2.5 %  97.5 %
+        .sig01        14.38   37.72
+        .sig02        -0.48    0.69
+        .sig03         3.80    8.75
+        .sigma        22.90   28.86
+        (Intercept)  237.68  265.13
+        Days           7.36   13.58
+        >>> m.confint(method="wald", parm="beta_").round(2)
+                      2.5 %  97.5 %
+        (Intercept)  238.03  264.78
+        Days           7.44   13.50
+        """
+        from ..inference import confint
+
+        return confint(self, parm=parm, level=level, method=method, nsim=nsim, seed=seed, n_jobs=n_jobs)
+
+    def summary(self):
+        """lme4-style summary: ``print()`` gives lme4's text layout, notebooks show it as HTML.
+
+        Returns
+        -------
+        Summary
+            Its ``str()`` is laid out like lme4's ``summary(m)``.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Yield ~ 1 + (1 | Batch)", hl.load_dataset("Dyestuff"))
+        >>> print(m.summary())
+        Linear mixed model fit by REML ['LmerFit']
+        Formula: Yield ~ 1 + (1 | Batch)
+        REML criterion at convergence: 319.7
+        Scaled residuals:
+             Min      1Q  Median      3Q     Max
+          -1.412 -0.7634  0.1418  0.7792    1.83
+        Random effects:
+         Groups   Name        Variance Std.Dev.
+         Batch    (Intercept) 1764     42.001
+         Residual             2451.3   49.51
+        Number of obs: 30, groups:  Batch, 6
+        Fixed effects:
+                     Estimate  Std. Error  t value
+        (Intercept)    1527.5      19.383   78.80...
+        """
+        from ..summary import lmer_summary
+
+        return lmer_summary(self)
+
+    def __repr__(self) -> str:
+        return str(self.summary())
