@@ -116,6 +116,6 @@ def test_docstring_examples(module_name, tmp_path, monkeypatch):
 
 def test_public_api_examples_are_collected():
     """The doctests cover the public functions (they live in these modules)."""
-    for name in ("hierlm.reml.lmer", "hierlm.reml.glmer", "hierlm.datasets", "hierlm.priors", "hierlm.fits.base", "hierlm.fits.lmer", "hierlm.fits.glmer",
-                 "hierlm.formula.model"):
+    for name in ("hierlm.reml.lmer", "hierlm.reml.glmer", "hierlm.datasets", "hierlm.priors", "hierlm.fits.base",
+                 "hierlm.fits.lmer", "hierlm.fits.glmer", "hierlm.formula.model"):
         assert name in MODULES

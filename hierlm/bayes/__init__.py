@@ -10,4 +10,4 @@ Importing this package is cheap: the compiled kernels load on first use.
 from .blmer import blmer
 from .fit import BayesFit
 
-__all__ = ["blmer", "BayesFit"]
+__all__ = ["BayesFit", "blmer"]

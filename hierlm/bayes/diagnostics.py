@@ -15,7 +15,7 @@ from scipy.special import ndtri
 
 from ..errors import SamplingWarning
 
-__all__ = ["rhat", "ess_bulk", "ess_tail", "summarise", "check_fit", "flatten_vars"]
+__all__ = ["check_fit", "ess_bulk", "ess_tail", "flatten_vars", "rhat", "summarise"]
 
 
 # -- R-hat and ESS ---------------------------------------------------------------------------------

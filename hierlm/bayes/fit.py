@@ -7,14 +7,12 @@ interval (``Q2.5``, ``Q97.5``).  ``fit.idata`` is the ArviZ ``DataTree``; ``fit.
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from .. import extract
-from ..errors import HierlmError
 from . import diagnostics as dg
 from .posterior import effects, eta_chunks
 
@@ -511,41 +509,9 @@ class BayesFit:
         >>> b.predict(new, re_form="~0").shape  # population level
         (3,)
         """
-        if kind not in ("mean", "draws"):
-            raise HierlmError(f"kind must be 'mean' or 'draws', not {kind!r}")
-        if type not in ("response", "link"):
-            raise HierlmError(f"type must be 'response' or 'link', not {type!r}")
-        newb = self._new_level_draws(newdata, re_form) if (allow_new_levels and newdata is not None) else None
-        beta, b = self._effects
-        C, D = beta.shape[:2]
-        chunks = [eta for _, eta in eta_chunks(self.design, beta, b, newdata=newdata, re_form=re_form,
-                                               allow_new_levels=allow_new_levels, new_level_effects=newb)]
-        eta = np.concatenate(chunks).reshape(C, D, -1)
-        out = self.family.link.linkinv(eta) if type == "response" else eta
-        if kind == "mean":
-            return out.mean(axis=(0, 1))
-        import xarray as xr
+        from .predict import predict
 
-        obs = [str(i) for i in (newdata.index if newdata is not None else self.design.rows)]
-        return xr.DataArray(out, dims=("chain", "draw", "obs"),
-                            coords={"chain": np.arange(C), "draw": np.arange(D), "obs": obs}, name="prediction")
-
-    def _new_level_draws(self, newdata, re_form) -> dict[int, np.ndarray]:
-        keep = extract.select_blocks(self.design, re_form)
-        nd = self.design.new_data(newdata, re_terms=bool(keep))
-        rng = np.random.default_rng([int(self.settings.get("seed", 0)), 2])
-        out = {}
-        for i in keep:
-            t, train = nd.reterms[i], self.design.reterms[i]
-            nnew = len(t.levels) - train.nlevels
-            if nnew <= 0:
-                continue
-            S = self.covariance_draws()[i]
-            C, D, q, _ = S.shape
-            L = np.linalg.cholesky(S + 1e-12 * np.eye(q))
-            e = rng.standard_normal((C, D, nnew, q))
-            out[i] = np.einsum("cdjt,cdst->cdjs", e, L).reshape(C * D, nnew, q)
-        return out
+        return predict(self, newdata, re_form, allow_new_levels, kind, type)
 
     def posterior_predictive(self):
         """Draw replicated responses for every posterior draw (brms's ``posterior_predict``).
@@ -570,27 +536,9 @@ class BayesFit:
         >>> "posterior_predictive" in b.idata.children
         True
         """
-        import xarray as xr
+        from .predict import posterior_predictive
 
-        mu = self._mu_draws()
-        rng = np.random.default_rng([int(self.settings.get("seed", 0)), 1])
-        fam, r = self.family.name, self.response
-        if fam == "gaussian":
-            sd = self._disp()[..., None] / np.sqrt(r.prior_weights)
-            y = rng.normal(mu, sd)
-        elif fam in ("binomial", "bernoulli"):
-            y = rng.binomial(np.round(r.trials).astype(np.int64), mu)
-        elif fam == "poisson":
-            y = rng.poisson(mu)
-        else:
-            phi = self._disp()[..., None]
-            y = rng.negative_binomial(phi, phi / (phi + mu))
-        post = self.idata["posterior"]
-        ds = xr.Dataset({"y": (("chain", "draw", "obs"), y)},
-                        coords={"chain": post["chain"].values, "draw": post["draw"].values,
-                                "obs": self.idata["observed_data"]["obs"].values})
-        self.idata["posterior_predictive"] = xr.DataTree(ds)
-        return ds
+        return posterior_predictive(self)
 
     def icc(self) -> pd.DataFrame:
         """Posterior of the intraclass correlation(s) of a random-intercept model (see :func:`hierlm.icc`).
@@ -813,31 +761,12 @@ class BayesFit:
         return save(self, path)
 
     def _save_state(self, path) -> dict:
-        import pathlib
+        from .persist import save_state
 
-        self.idata.to_netcdf(pathlib.Path(path) / "posterior.nc", engine="h5netcdf")
-        pri = [dict(r, prior=dict(dist=r["prior"].dist, params=r["prior"].params)) for r in self.priors.rows]
-        settings = {k: v for k, v in self.settings.items() if isinstance(v, (str, int, float, bool, list, dict))
-                    or v is None}
-        return {"bayes": {"family": self.family.name, "priors": pri, "settings": json.loads(json.dumps(settings)),
-                          "centred": [b.centred for b in self.spec.blocks], "hier_centre": self.spec.hier_centre}}
+        return save_state(self, path)
 
     @classmethod
     def _load_state(cls, path, meta, design):
-        import pathlib
+        from .persist import load_state
 
-        import xarray as xr
-
-        from ..priors import Prior, PriorSet
-        from .spec import build_spec, prepare_response_of
-
-        info = meta["bayes"]
-        fam, resp = prepare_response_of(design, info["family"])
-        rows = [dict(r, prior=Prior(r["prior"]["dist"], **r["prior"]["params"])) for r in info["priors"]]
-        priors = PriorSet(rows)
-        spec = build_spec(design, fam, resp, priors)
-        for b, c in zip(spec.blocks, info["centred"]):
-            b.centred = bool(c)
-        spec.hier_centre = info["hier_centre"]
-        tree = xr.open_datatree(pathlib.Path(path) / "posterior.nc", engine="h5netcdf").load()
-        return cls(design, fam, resp, spec, tree, priors, info["settings"])
+        return load_state(cls, path, meta, design)

@@ -43,7 +43,7 @@ from .kernel_parts import (
 )
 from .shear import shear_fwd, shear_T
 
-__all__ = ["logp_grad", "c_logp", "pack", "H_FAM"]
+__all__ = ["H_FAM", "c_logp", "logp_grad", "pack"]
 
 # header of ``ints``
 H_FAM, H_N, H_P, H_K, H_NDIM, H_DISP, H_NB = range(7)

@@ -43,7 +43,7 @@ from .kernel_parts import (
     voidptr,
 )
 
-__all__ = ["marg_logp_grad", "draw_z", "c_logp", "pack_marginal", "marginal_keep", "expand_draws"]
+__all__ = ["c_logp", "draw_z", "expand_draws", "marg_logp_grad", "marginal_keep", "pack_marginal"]
 META = 12
 
 

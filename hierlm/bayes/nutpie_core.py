@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import SamplingError
 
-__all__ = ["load_lib", "run_nuts", "STAT_NAMES"]
+__all__ = ["STAT_NAMES", "load_lib", "run_nuts"]
 
 # nutpie's sample-stat names -> the names hierlm's DataTree uses (ArviZ conventions)
 STAT_NAMES = {"diverging": "diverging", "n_steps": "n_steps", "depth": "tree_depth",

@@ -16,7 +16,7 @@ import numpy as np
 from .. import extract
 from .pymc_model import coords_of, dims_of
 
-__all__ = ["constrain", "to_dataset", "effects", "eta_chunks", "log_likelihood", "build_tree", "FLOAT32_ABOVE"]
+__all__ = ["FLOAT32_ABOVE", "build_tree", "constrain", "effects", "eta_chunks", "log_likelihood", "to_dataset"]
 
 FLOAT32_ABOVE = 20_000_000
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import SamplingError
 
-__all__ = ["coords_of", "dims_of", "build_model", "sample_pymc", "sample_prior"]
+__all__ = ["build_model", "coords_of", "dims_of", "sample_prior", "sample_pymc"]
 
 JAX_SAMPLERS = ("numpyro", "blackjax")
 

@@ -26,7 +26,7 @@ from numba import njit
 
 from .kernel_parts import FM
 
-__all__ = ["auto_shear", "shear_arrays", "shear_fwd", "shear_T", "to_model", "to_internal"]
+__all__ = ["auto_shear", "shear_T", "shear_arrays", "shear_fwd", "to_internal", "to_model"]
 SHREC = 8
 
 

@@ -29,8 +29,18 @@ from ..families import Family, GlmResponse, get_family, prepare_response
 from ..formula import deparse
 from ..priors import Prior, PriorSet
 
-__all__ = ["Block", "Spec", "prepare", "prepare_response_of", "build_spec", "choose_centring", "var_name", "freq_fit",
-           "init_point", "marginal_applies"]
+__all__ = [
+    "Block",
+    "Spec",
+    "build_spec",
+    "choose_centring",
+    "freq_fit",
+    "init_point",
+    "marginal_applies",
+    "prepare",
+    "prepare_response_of",
+    "var_name",
+]
 
 FAMILY_CODE = {"gaussian": 0, "binomial": 1, "bernoulli": 1, "poisson": 2, "negbinomial": 3}
 
