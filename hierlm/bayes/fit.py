@@ -14,12 +14,14 @@ import pandas as pd
 
 from .. import extract
 from . import diagnostics as dg
-from .posterior import effects, eta_chunks
+from .posterior import effects
+from .predict import PredictionMixin
+from .summary import DiagnosticsMixin
 
 __all__ = ["BayesFit"]
 
 
-class BayesFit:
+class BayesFit(PredictionMixin, DiagnosticsMixin):
     """A Bayesian mixed model fitted by :func:`hierlm.blmer`.
 
     The extractors have the names of lme4's (:meth:`fixef`, :meth:`ranef`, :meth:`coef`,
@@ -422,124 +424,6 @@ class BayesFit:
         """
         return float(self._disp().mean()) if self.family.name == "gaussian" else 1.0
 
-    def _mu_draws(self, **kw) -> np.ndarray:
-        beta, b = self._effects
-        C, D = beta.shape[:2]
-        chunks = [self.family.link.linkinv(eta) for _, eta in eta_chunks(self.design, beta, b, **kw)]
-        return np.concatenate(chunks).reshape(C, D, -1)
-
-    def fitted(self) -> np.ndarray:
-        """Posterior mean of the expected response per observation (proportions for binomial models).
-
-        Returns
-        -------
-        ndarray
-            One value per observation used (brms's ``fitted``).
-
-        Examples
-        --------
-        >>> import hierlm as hl
-        >>> sleep = hl.load_dataset("sleepstudy")
-        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
-        ...              progressbar=False)
-        >>> b.fitted()[:3].round(1)  # doctest: +SKIP
-        array([253.4, 273.1, 292.7])
-        >>> b.fitted().shape
-        (180,)
-        """
-        return self._mu_draws().mean(axis=(0, 1))
-
-    def residuals(self) -> np.ndarray:
-        """Response residuals y − fitted (observed proportions for binomial models).
-
-        Returns
-        -------
-        ndarray
-            One residual per observation used.
-
-        Examples
-        --------
-        >>> import hierlm as hl
-        >>> sleep = hl.load_dataset("sleepstudy")
-        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
-        ...              progressbar=False)
-        >>> b.residuals()[:3].round(1)  # doctest: +SKIP
-        array([ -3.9, -14.4, -41.9])
-        >>> b.residuals().shape
-        (180,)
-        """
-        return self.response.y - self.fitted()
-
-    def predict(self, newdata: pd.DataFrame | None = None, re_form: str | None = None, allow_new_levels: bool = False,
-                kind: str = "mean", type: str = "response"):
-        """Posterior predictions of the expected response (brms's ``fitted`` / ``posterior_epred``).
-
-        Parameters
-        ----------
-        newdata : DataFrame, optional
-            Defaults to the data used for fitting.
-        re_form : str, optional
-            ``None``: all random effects; ``"~0"``: none; or a formula naming the bars to keep.
-        allow_new_levels : bool
-            Levels not seen in fitting get effects drawn from the fitted population N(0, Σ), one
-            draw per posterior draw, shared by the rows of the same new level.
-        kind : {"mean", "draws"}
-            Posterior mean (numpy array) or all draws (xarray DataArray: chain, draw, obs).
-        type : {"response", "link"}
-            Scale of the predictions (they differ for GLMMs only).
-
-        Returns
-        -------
-        ndarray or xarray.DataArray
-            ``kind="mean"``: one value per row; ``kind="draws"``: (chain, draw, obs).
-
-        Examples
-        --------
-        >>> import hierlm as hl
-        >>> sleep = hl.load_dataset("sleepstudy")
-        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
-        ...              progressbar=False)
-        >>> import pandas as pd
-        >>> new = pd.DataFrame({"Days": [0, 5, 10], "Subject": ["308", "308", "new"]})
-        >>> b.predict(new, allow_new_levels=True).round(1)  # doctest: +SKIP
-        array([253.4, 351.7, 357.6])
-        >>> draws = b.predict(new, allow_new_levels=True, kind="draws")
-        >>> draws.dims, draws.shape
-        (('chain', 'draw', 'obs'), (2, 500, 3))
-        >>> b.predict(new, re_form="~0").shape  # population level
-        (3,)
-        """
-        from .predict import predict
-
-        return predict(self, newdata, re_form, allow_new_levels, kind, type)
-
-    def posterior_predictive(self):
-        """Draw replicated responses for every posterior draw (brms's ``posterior_predict``).
-
-        The draws are also stored as the ``posterior_predictive`` group of ``fit.idata`` (for
-        :func:`hierlm.plot_ppc` and ArviZ).
-
-        Returns
-        -------
-        xarray.Dataset
-            Variable ``y`` with dimensions (chain, draw, obs).
-
-        Examples
-        --------
-        >>> import hierlm as hl
-        >>> sleep = hl.load_dataset("sleepstudy")
-        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
-        ...              progressbar=False)
-        >>> pp = b.posterior_predictive()
-        >>> pp["y"].dims, pp["y"].shape
-        (('chain', 'draw', 'obs'), (2, 500, 180))
-        >>> "posterior_predictive" in b.idata.children
-        True
-        """
-        from .predict import posterior_predictive
-
-        return posterior_predictive(self)
-
     def icc(self) -> pd.DataFrame:
         """Posterior of the intraclass correlation(s) of a random-intercept model (see :func:`hierlm.icc`).
 
@@ -592,139 +476,6 @@ class BayesFit:
         from ..hypothesis import hypothesis
 
         return hypothesis(self, hypotheses, alpha=alpha, density=density)
-
-    # -- diagnostics and summary ----------------------------------------------------------------
-    def _main_draws(self) -> tuple[np.ndarray, list[str]]:
-        """Draws of the summary parameters: fixed effects, sds, correlations, sigma / shape."""
-        beta, _ = self._effects
-        cols, labels = [beta], [f"b_{n}" for n in self.design.xnames]
-        for k, b in enumerate(self.spec.blocks):
-            sd, cor = self._sd_cor(k)
-            cols.append(sd)
-            labels += [f"sd({b.label}: {t})" for t in b.terms]
-            if cor is not None:
-                i, j = np.triu_indices(b.q, 1)
-                cols.append(cor[..., i, j])
-                labels += [f"cor({b.label}: {b.terms[a]},{b.terms[c]})" for a, c in zip(i, j)]
-        d = self._disp()
-        if d is not None:
-            cols.append(d[..., None])
-            labels.append(self.spec.disp_name)
-        return np.concatenate(cols, axis=-1), labels
-
-    @cached_property
-    def _diag(self) -> pd.DataFrame:
-        draws, labels = self._main_draws()
-        return pd.DataFrame(dg.summarise(draws), index=labels)
-
-    def _diagnostic_table(self) -> pd.DataFrame:
-        return self._diag
-
-    def singular_terms(self) -> list[str]:
-        """Plain-language list of SDs whose posterior piles up at 0 and correlations piling up at ±1.
-
-        Returns
-        -------
-        list of str
-            Empty when nothing piles up, e.g. ``["sd(Days) of 'Subject' at 0"]`` otherwise.
-
-        Examples
-        --------
-        >>> import hierlm as hl
-        >>> sleep = hl.load_dataset("sleepstudy")
-        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
-        ...              progressbar=False)
-        >>> b.singular_terms()
-        []
-        """
-        out = []
-        for k, b in enumerate(self.spec.blocks):
-            sd, cor = self._sd_cor(k)
-            for j, term in enumerate(b.terms):
-                if dg.piled_up(sd=sd[..., j].ravel())[0]:
-                    out.append(f"sd({term}) of '{b.label}' at 0")
-            if cor is not None:
-                i, j = np.triu_indices(b.q, 1)
-                for a, c in zip(i, j):
-                    if dg.piled_up(cor=cor[..., a, c].ravel())[1]:
-                        out.append(f"cor({b.terms[a]},{b.terms[c]}) of '{b.label}' at ±1")
-        return out
-
-    def is_singular(self) -> bool:
-        """Whether some SD's posterior piles up at 0 or some correlation's at ±1 (see :meth:`singular_terms`).
-
-        The Bayesian counterpart of lme4's ``isSingular``: a posterior piled at a boundary says the
-        data cannot tell that variance from zero (or that correlation from ±1).
-
-        Returns
-        -------
-        bool
-
-        Examples
-        --------
-        >>> import hierlm as hl
-        >>> sleep = hl.load_dataset("sleepstudy")
-        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
-        ...              progressbar=False)
-        >>> b.is_singular()
-        False
-        """
-        return bool(self.singular_terms())
-
-    def summary(self):
-        """brms-style summary: ``print()`` gives brms's text layout, notebooks show it as HTML.
-
-        Returns
-        -------
-        Summary
-            Its ``str()`` is laid out like brms's ``summary(fit)``: multilevel hyperparameters,
-            regression coefficients, distributional parameters, with R-hat, bulk and tail ESS and the
-            number of divergent transitions.
-
-        Examples
-        --------
-        >>> import hierlm as hl
-        >>> sleep = hl.load_dataset("sleepstudy")
-        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
-        ...              progressbar=False)
-        >>> print(b.summary())  # doctest: +SKIP
-         Family: gaussian
-          Links: mu = identity; sigma = identity
-        Formula: Reaction ~ Days + (Days | Subject)
-           Data: data (Number of observations: 180)
-          Draws: 2 chains, each with iter = 1500; warmup = 1000; thin = 1;
-                 total post-warmup draws = 1000
-        <BLANKLINE>
-        Multilevel Hyperparameters:
-        ~Subject (Number of levels: 18)
-                              Estimate Est.Error l-95% CI u-95% CI  Rhat Bulk_ESS Tail_ESS
-        sd((Intercept))          27.23      6.83    16.39    41.99  1.00     1224      758
-        sd(Days)                  6.50      1.47     4.02     9.99  1.00      921      616
-        cor((Intercept),Days)     0.08      0.30    -0.50     0.68  1.01      755      615
-        <BLANKLINE>
-        Regression Coefficients:
-                  Estimate Est.Error l-95% CI u-95% CI  Rhat Bulk_ESS Tail_ESS
-        Intercept   251.55      7.12   237.91   264.45  1.00     1004      787
-        Days         10.47      1.61     7.26    13.79  1.00      830      666
-        <BLANKLINE>
-        Further Distributional Parameters:
-              Estimate Est.Error l-95% CI u-95% CI  Rhat Bulk_ESS Tail_ESS
-        sigma    25.85      1.51    23.13    29.06  1.00     1060      684
-        <BLANKLINE>
-        Draws were sampled using NUTS (nutpie core, hierlm kernel, marginal). For each parameter, Bulk_ESS
-        and Tail_ESS are effective sample size measures, and Rhat is the potential
-        scale reduction factor on split chains (at convergence, Rhat = 1).
-        Divergent transitions after warmup: 0
-        >>> text = str(b.summary())
-        >>> text.splitlines()[0].strip(), "Divergent transitions after warmup: 0" in text
-        ('Family: gaussian', True)
-        """
-        from .summary import bayes_summary
-
-        return bayes_summary(self)
-
-    def __repr__(self) -> str:
-        return str(self.summary())
 
     # -- saving ---------------------------------------------------------------------------------
     def save(self, path):

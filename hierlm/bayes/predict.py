@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .. import extract
 from ..errors import HierlmError
 from .posterior import eta_chunks
 
-__all__ = ["new_level_draws", "posterior_predictive", "predict"]
+__all__ = ["PredictionMixin", "new_level_draws", "posterior_predictive", "predict"]
 
 
 def predict(fit, newdata=None, re_form=None, allow_new_levels=False, kind="mean", type="response"):
@@ -105,3 +106,122 @@ def posterior_predictive(fit):
                             "obs": fit.idata["observed_data"]["obs"].values})
     fit.idata["posterior_predictive"] = xr.DataTree(ds)
     return ds
+
+
+class PredictionMixin:
+    """The prediction methods of :class:`~hierlm.bayes.fit.BayesFit` (fitted values, residuals,
+    predictions for new data, replicated responses)."""
+
+    def _mu_draws(self, **kw) -> np.ndarray:
+        beta, b = self._effects
+        C, D = beta.shape[:2]
+        chunks = [self.family.link.linkinv(eta) for _, eta in eta_chunks(self.design, beta, b, **kw)]
+        return np.concatenate(chunks).reshape(C, D, -1)
+
+    def fitted(self) -> np.ndarray:
+        """Posterior mean of the expected response per observation (proportions for binomial models).
+
+        Returns
+        -------
+        ndarray
+            One value per observation used (brms's ``fitted``).
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.fitted()[:3].round(1)  # doctest: +SKIP
+        array([253.4, 273.1, 292.7])
+        >>> b.fitted().shape
+        (180,)
+        """
+        return self._mu_draws().mean(axis=(0, 1))
+
+    def residuals(self) -> np.ndarray:
+        """Response residuals y − fitted (observed proportions for binomial models).
+
+        Returns
+        -------
+        ndarray
+            One residual per observation used.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> b.residuals()[:3].round(1)  # doctest: +SKIP
+        array([ -3.9, -14.4, -41.9])
+        >>> b.residuals().shape
+        (180,)
+        """
+        return self.response.y - self.fitted()
+
+    def predict(self, newdata: pd.DataFrame | None = None, re_form: str | None = None, allow_new_levels: bool = False,
+                kind: str = "mean", type: str = "response"):
+        """Posterior predictions of the expected response (brms's ``fitted`` / ``posterior_epred``).
+
+        Parameters
+        ----------
+        newdata : DataFrame, optional
+            Defaults to the data used for fitting.
+        re_form : str, optional
+            ``None``: all random effects; ``"~0"``: none; or a formula naming the bars to keep.
+        allow_new_levels : bool
+            Levels not seen in fitting get effects drawn from the fitted population N(0, Σ), one
+            draw per posterior draw, shared by the rows of the same new level.
+        kind : {"mean", "draws"}
+            Posterior mean (numpy array) or all draws (xarray DataArray: chain, draw, obs).
+        type : {"response", "link"}
+            Scale of the predictions (they differ for GLMMs only).
+
+        Returns
+        -------
+        ndarray or xarray.DataArray
+            ``kind="mean"``: one value per row; ``kind="draws"``: (chain, draw, obs).
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> import pandas as pd
+        >>> new = pd.DataFrame({"Days": [0, 5, 10], "Subject": ["308", "308", "new"]})
+        >>> b.predict(new, allow_new_levels=True).round(1)  # doctest: +SKIP
+        array([253.4, 351.7, 357.6])
+        >>> draws = b.predict(new, allow_new_levels=True, kind="draws")
+        >>> draws.dims, draws.shape
+        (('chain', 'draw', 'obs'), (2, 500, 3))
+        >>> b.predict(new, re_form="~0").shape  # population level
+        (3,)
+        """
+        return predict(self, newdata, re_form, allow_new_levels, kind, type)
+
+    def posterior_predictive(self):
+        """Draw replicated responses for every posterior draw (brms's ``posterior_predict``).
+
+        The draws are also stored as the ``posterior_predictive`` group of ``fit.idata`` (for
+        :func:`hierlm.plot_ppc` and ArviZ).
+
+        Returns
+        -------
+        xarray.Dataset
+            Variable ``y`` with dimensions (chain, draw, obs).
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> sleep = hl.load_dataset("sleepstudy")
+        >>> b = hl.blmer("Reaction ~ Days + (Days | Subject)", sleep, draws=500, chains=2, seed=1,
+        ...              progressbar=False)
+        >>> pp = b.posterior_predictive()
+        >>> pp["y"].dims, pp["y"].shape
+        (('chain', 'draw', 'obs'), (2, 500, 180))
+        >>> "posterior_predictive" in b.idata.children
+        True
+        """
+        return posterior_predictive(self)
