@@ -74,10 +74,19 @@ def test_bad_sample_prior(sleep, value):
     (dict(mass_matrix="dense"), "mass_matrix must be 'diag' or 'low_rank', not 'dense'"),
     (dict(draw=10), "unknown argument 'draw'. Did you mean 'draws'"),
     (dict(centred=[True, False], method="joint"), "centred needs one flag per random-effects block"),
+    (dict(centred=[True, False]), "centred needs one flag per random-effects block"),  # marginal route too
 ])
 def test_other_settings(sleep, kw, match):
     with pytest.raises(hl.HierlmError, match=match):
         _blmer(F, sleep, **kw)
+
+
+def test_centred_on_marginal_route_warns(sleep):
+    """centred= means nothing when the effects are integrated out: a warning says so, and the fit runs."""
+    with pytest.warns(hl.HierlmWarning, match=r"centred=\[True\] has no effect here: .*method='joint'"):
+        fit = hl.blmer(F, sleep, centred=[True], draws=100, tune=100, chains=2, seed=1, progressbar=False)
+    assert fit.settings["method"] == "marginal"
+    assert any("centred=[True] has no effect" in n for n in fit.settings["notes"])
 
 
 # -- family -------------------------------------------------------------------------------------------

@@ -117,6 +117,8 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
     centred : "auto", bool or list of bool
         Joint route: sample each random-effects block centred (r ~ N(0, Σ)) or non-centred
         (r = L z); "auto" decides per block from the REML / ML fit (see :func:`.spec.choose_centring`).
+        On the marginal route the effects are integrated out, so anything but "auto" only warns
+        (the number of flags is checked on both routes).
     maxdepth : int, optional
         Maximum NUTS tree depth (default 10).
     mass_matrix : {"diag", "low_rank"}, optional
@@ -158,13 +160,18 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
                             "use method='joint'")
     use_marginal = kernel and sample_prior != "only" and method != "joint" and S.marginal_applies(spec)
     freq = S.freq_fit(design, fam) if sample_prior != "only" else None
+    auto = isinstance(centred, str) and centred == "auto"
+    flags = None if auto else [bool(centred)] * len(spec.blocks) if isinstance(centred, (bool, np.bool_)) \
+        else list(centred)
+    if flags is not None and len(flags) != len(spec.blocks):
+        raise SamplingError(f"centred needs one flag per random-effects block ({len(spec.blocks)}: "
+                            f"{[b.label for b in spec.blocks]}), got {centred!r}")
+    if use_marginal and flags is not None:
+        notes.append(f"centred={centred!r} has no effect here: the random effects are integrated out (marginal "
+                     "route), so there is nothing to centre; pass method='joint' to sample them centred")
+        warnings.warn(notes[-1], HierlmWarning, stacklevel=2)
     if not use_marginal:
-        flags = S.choose_centring(spec, freq) if isinstance(centred, str) and centred == "auto" else (
-            [bool(centred)] * len(spec.blocks) if isinstance(centred, (bool, np.bool_)) else list(centred))
-        if len(flags) != len(spec.blocks):
-            raise SamplingError(f"centred needs one flag per random-effects block ({len(spec.blocks)}: "
-                                f"{[b.label for b in spec.blocks]}), got {centred!r}")
-        for b, c in zip(spec.blocks, flags):
+        for b, c in zip(spec.blocks, flags if flags is not None else S.choose_centring(spec, freq)):
             b.centred = bool(c)
     if target_accept is None:  # small steps where funnels are likely: marginal (cheap) and few levels
         few = min(b.J for b in spec.blocks) < 10
