@@ -160,9 +160,12 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
                             "use method='joint'")
     use_marginal = kernel and sample_prior != "only" and method != "joint" and S.marginal_applies(spec)
     freq = S.freq_fit(design, fam) if sample_prior != "only" else None
-    auto = isinstance(centred, str) and centred == "auto"
-    flags = None if auto else [bool(centred)] * len(spec.blocks) if isinstance(centred, (bool, np.bool_)) \
-        else list(centred)
+    if isinstance(centred, str) and centred == "auto":
+        flags = None
+    elif isinstance(centred, (bool, np.bool_)):
+        flags = [bool(centred)] * len(spec.blocks)
+    else:
+        flags = list(centred)
     if flags is not None and len(flags) != len(spec.blocks):
         raise SamplingError(f"centred needs one flag per random-effects block ({len(spec.blocks)}: "
                             f"{[b.label for b in spec.blocks]}), got {centred!r}")
