@@ -21,7 +21,7 @@ import time, json; t0 = time.perf_counter()
 import hierlm as hl
 f = hl.blmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"), seed=1, progressbar=False)
 t1 = time.perf_counter()
-d = f._diagnostic_table()
+d = f.diagnostics()
 sleep = hl.load_dataset("sleepstudy")
 new = sleep[sleep.Subject.astype(str) != "308"].assign(Reaction=lambda x: x.Reaction * 1.1)
 t2 = time.perf_counter()
@@ -35,7 +35,7 @@ import time, json, warnings; warnings.simplefilter("ignore"); t0 = time.perf_cou
 import hierlm as hl
 f = hl.blmer("r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)", hl.load_dataset("VerbAgg"),
              family="bernoulli", seed=1, progressbar=False)
-d = f._diagnostic_table()
+d = f.diagnostics()
 print(json.dumps(dict(wall_s=time.perf_counter() - t0, max_rhat=float(d["R-hat"].max()),
                       min_bulk_ess=float(d["ESS bulk"].min()), divergences=int(f.idata.sample_stats.diverging.sum()))))
 """,
@@ -44,7 +44,7 @@ import time, json, warnings; warnings.simplefilter("ignore"); t0 = time.perf_cou
 import hierlm as hl
 f = hl.blmer("y ~ service + (1 | s) + (1 | d) + (1 | dept)", hl.load_dataset("InstEval"), seed=1,
              progressbar=False)
-d = f._diagnostic_table()
+d = f.diagnostics()
 print(json.dumps(dict(wall_s=time.perf_counter() - t0, max_rhat=float(d["R-hat"].max()),
                       min_bulk_ess=float(d["ESS bulk"].min()), divergences=int(f.idata.sample_stats.diverging.sum()),
                       timings=f.timings, centred=f.settings["centred"])))
@@ -62,7 +62,7 @@ def run(name: str) -> dict:
 
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    subprocess.run([sys.executable, "-m", "hierlm.bayes.warmup"], check=True)
+    subprocess.run([sys.executable, "-m", "hierlm.engines.bayes.warmup"], check=True)
     names = ["sleepstudy_cold", "verbagg"] + ([] if "--no-insteval" in argv else ["insteval"])
     for name in names:
         res = run(name)

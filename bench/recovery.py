@@ -35,7 +35,7 @@ def template(groups: int, per_group: int, seed: int = 11) -> pd.DataFrame:
 
 
 def run(n_reps: int = 40, seed: int = 7, quick: bool = False, log=print) -> dict:
-    from hierlm.recovery import recovery
+    from hierlm.services.validation.recovery import recovery
 
     n_reps = 8 if quick else n_reps
     out = {"description": __doc__.splitlines()[0], "n_reps": n_reps, "seed": seed, "configs": {}}

@@ -55,7 +55,7 @@ def templates() -> dict:
 def run(n_reps: int = 200, n_jobs: int = 2, seed: int = 2024, quick: bool = False, log=print,
         only: list | None = None) -> dict:
     """Run the SBC of every model (``quick``: 30 replications); returns the result dict."""
-    from hierlm.sbc import sbc
+    from hierlm.services.validation.sbc import sbc
 
     n_reps = 30 if quick else n_reps
     out = {"description": __doc__.splitlines()[0], "alpha": ALPHA, "n_reps": n_reps, "n_jobs": n_jobs,

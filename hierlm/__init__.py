@@ -1,4 +1,19 @@
-"""hierlm: lme4-style hierarchical regression, the Bayesian way.
+"""hierlm: lme4-style hierarchical regression, frequentist and Bayesian side by side.
+
+This file is the table of contents.  The package is a pipeline of layers, each importing only from
+the layers below it (checked by import-linter, ``pyproject.toml``)::
+
+    formula   lme4 formula → response, fixed part, bars
+    design    DataFrame → y, X, random-effects terms; families, responses, θ ↔ Σ conversions
+    engines   frequentist (REML/ML, Laplace) | bayes (spec, priors, kernels, NUTS): solutions, never fits
+    storage   the saved-fit format (JSON + netCDF)
+    fits      LmerFit, GlmerFit, BayesFit and the entry points lmer, glmer, blmer: one protocol
+    services  reports | inference | comparison | validation | plots
+    io        load, datasets
+
+Services that fits offer as methods (``fit.summary()``, ``fit.confint()``, ...) are bound here, by
+name, to the fits' late-bound service table; they and the other heavy parts load on first use, so
+``import hierlm`` stays fast.
 
 >>> import hierlm as hl
 >>> sleep = hl.load_dataset("sleepstudy")
@@ -7,24 +22,35 @@
 25.592
 """
 
-from .bayes import BayesFit, blmer
-from .compare import anova
-from .datasets import list_datasets, load_dataset
+from ._version import __version__
+from .engines.bayes.priors import Prior
 from .errors import DataError, FormulaError, HierlmError, HierlmWarning, SamplingError, SamplingWarning
-from .fits import GlmerFit, LmerFit
+from .fits import BayesFit, GlmerFit, LmerFit, blmer, get_priors, glmer, lmer
+from .fits.protocol import services as _services
 from .formula import parse_formula
-from .priors import Prior, get_priors
-from .reml import glmer, lmer
+from .io.datasets import list_datasets, load_dataset
 
-__version__ = "0.1.0"
-del compare  # noqa: F821  (the submodule, lme4's anova; ``hl.compare`` is the LOO comparison, lazily from .loo)
+_services.bind(
+    summary="hierlm.services.reports:summary",
+    confint="hierlm.services.inference:confint",
+    icc="hierlm.services.inference:icc",
+    hypothesis="hierlm.services.inference:hypothesis",
+)
 
-# Imported on first use, to keep ``import hierlm`` (and a cold Bayesian fit) fast.
+# Public names imported on first use (they pull in scipy.stats, arviz-stats, xarray or matplotlib).
 _LAZY = {
-    "bootstrap_lrt": "bootstrap", "BootstrapLRT": "bootstrap", "icc": "inference", "load": "io",
-    "compare": "loo", "kfold": "crossval", "KFold": "crossval", "ComparisonTable": "loo_table", "side_by_side": "freq_bayes",
-    **{name: "plots" for name in ("plot_fixef", "plot_ranef", "plot_varcorr", "plot_shrinkage",
-                                  "plot_pooling", "plot_residuals", "plot_ppc", "plot_trace")},
+    "anova": "hierlm.services.comparison",
+    "compare": "hierlm.services.comparison",
+    "kfold": "hierlm.services.comparison",
+    "KFold": "hierlm.services.comparison",
+    "ComparisonTable": "hierlm.services.comparison",
+    "side_by_side": "hierlm.services.comparison",
+    "bootstrap_lrt": "hierlm.services.inference",
+    "BootstrapLRT": "hierlm.services.inference",
+    "icc": "hierlm.services.inference",
+    "load": "hierlm.io.load",
+    **{name: "hierlm.services.plots" for name in ("plot_fixef", "plot_ranef", "plot_varcorr", "plot_shrinkage",
+                                                  "plot_pooling", "plot_residuals", "plot_ppc", "plot_trace")},
 }
 
 
@@ -32,7 +58,7 @@ def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'hierlm' has no attribute {name!r}")
@@ -40,6 +66,7 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "lmer",

@@ -20,7 +20,7 @@ T_IMPORT = time.perf_counter()
 
 def min_bulk_ess(fit) -> float:
     """Smallest bulk ESS over the summary parameters (fixed effects, SDs, correlations, sigma)."""
-    table = fit._diagnostic_table()
+    table = fit.diagnostics()
     col = next(c for c in table.columns if "bulk" in c.lower())
     return float(table[col].min())
 
@@ -40,7 +40,7 @@ def main():
     fit = hl.blmer(formula, df, **kw)
     t1 = time.perf_counter()
     out = {"import_s": T_IMPORT - T0, "fit_s": t1 - t0, "cold_s": t1 - T0, "min_ess_bulk": min_bulk_ess(fit),
-           "max_rhat": float(fit._diagnostic_table()["R-hat"].max()),
+           "max_rhat": float(fit.diagnostics()["R-hat"].max()),
            "divergences": int(fit.idata["sample_stats"]["diverging"].values.sum()),
            "timings": fit.timings, "sampler": fit.settings.get("sampler_label", fit.settings.get("sampler")),
            "nobs": len(df), "draws": draws, "tune": tune, "chains": chains}

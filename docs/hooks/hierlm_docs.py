@@ -117,11 +117,10 @@ def _api_groups() -> dict[str, list[str]]:
 
 
 def _object_path(name: str) -> str:
-    """Where mkdocstrings finds ``hl.<name>``: the package path, or the defining module for lazy names."""
+    """Where mkdocstrings finds ``hl.<name>``: the module that defines the function or class itself, so a
+    name is never resolved to a submodule of the same name."""
     import hierlm
 
-    if name not in getattr(hierlm, "_LAZY", {}):
-        return f"hierlm.{name}"
     obj = getattr(hierlm, name)
     return f"{obj.__module__}.{obj.__qualname__}"
 

@@ -16,9 +16,10 @@ import pandas as pd
 
 from ..errors import DataError, FormulaError, HierlmWarning
 from ..formula import ModelFormula, deparse, parse_formula
-from .evaluate import Evaluator, Value, unknown_column
+from .evaluate import Evaluator
 from .fixed import aliased_columns, model_matrix
 from .random import ReTerm, build_reterms, order_and_label
+from .value import Value, unknown_column
 
 __all__ = ["Design", "make_design"]
 

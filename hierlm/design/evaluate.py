@@ -8,119 +8,15 @@ which is what ``predict(newdata=...)`` needs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError, FormulaError, suggest
 from ..formula import BinOp, Bool, Call, Name, Node, Num, Paren, Str, UnaryOp, deparse
-from ..formula.ast import format_number
+from .transforms import FUNCTIONS
+from .value import Value, as_categorical, level_names, unknown_column
 
-__all__ = ["Value", "Evaluator", "as_categorical", "level_names", "unknown_column"]
-
-
-@dataclass
-class Value:
-    """An evaluated variable.
-
-    ``kind`` is ``"num"`` (float vector), ``"mat"`` (float matrix with column suffixes, e.g. poly),
-    ``"cat"`` (integer codes with ``levels``; -1 is missing) or ``"lgl"`` (boolean vector).
-    """
-
-    kind: str
-    data: np.ndarray
-    levels: list[str] = field(default_factory=list)
-    ordered: bool = False
-    colnames: list[str] = field(default_factory=list)
-    known: int = -1  # on new data: how many of ``levels`` were seen in training (-1: all)
-
-    @property
-    def n_known(self) -> int:
-        return len(self.levels) if self.known < 0 else self.known
-
-    def numeric(self, what: str) -> np.ndarray:
-        if self.kind == "num":
-            return self.data
-        if self.kind == "lgl":
-            return self.data.astype(float)
-        raise FormulaError(f"'{what}' is a factor; arithmetic needs numbers (use as.numeric() if you mean codes)")
-
-
-def level_names(values) -> list[str]:
-    """Format level values as R's ``as.character`` does.
-
-    Whole numbers lose their ``.0``, other floats get 15 significant digits (``0.1 + 0.2`` gives
-    ``0.3``, ``1e5`` as a double gives ``1e+05``), booleans become ``TRUE``/``FALSE``.
-    """
-    out = []
-    for v in values:
-        if isinstance(v, (bool, np.bool_)):
-            out.append("TRUE" if v else "FALSE")
-        elif isinstance(v, (float, np.floating)):
-            out.append(format_number(float(v)))
-        elif isinstance(v, (int, np.integer)):
-            out.append(str(int(v)))
-        else:
-            out.append(str(v))
-    return out
-
-
-def unknown_column(name: str, columns) -> DataError:
-    """The error for a formula name that is not a column: the closest column and the columns."""
-    return DataError(
-        f"the formula uses '{name}', which is not a column of the data.{suggest(name, columns)}"
-        f" Columns: {', '.join(map(str, list(columns)[:20]))}"
-    )
-
-
-def _sort_levels(uniq: list) -> list:
-    try:
-        return sorted(uniq, key=float)
-    except (TypeError, ValueError):
-        return sorted(uniq, key=str)
-
-
-def as_categorical(series: pd.Series | np.ndarray, levels: list[str] | None = None) -> tuple[np.ndarray, list[str], bool]:
-    """Codes and level names of a column, as R's ``factor()`` makes them.
-
-    Categoricals keep their order (unused levels are dropped earlier); numbers sort numerically,
-    strings alphabetically (numerically when they all look like numbers).  With ``levels`` given
-    (new data), values are matched against them; values not among them are appended as extra
-    levels, so a code ``>= len(levels)`` marks a level unseen in training.  Missing values get -1.
-    """
-    s = pd.Series(series) if not isinstance(series, pd.Series) else series
-    ordered = False
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        ordered = bool(s.dtype.ordered)
-        cats = level_names(list(s.cat.categories))
-        codes = s.cat.codes.to_numpy().astype(np.int64)
-        if levels is None:
-            return codes, cats, ordered
-        names = np.array(cats, dtype=object)
-        strs = np.where(codes >= 0, names[np.maximum(codes, 0)], None)
-    else:
-        missing = s.isna().to_numpy()
-        vals = s.to_numpy()
-        if levels is None:
-            uniq = _sort_levels(list(pd.unique(vals[~missing])))
-            levels = level_names(uniq)
-        strs = np.array(level_names(vals), dtype=object)
-        strs[missing] = None
-    lookup = {lv: i for i, lv in enumerate(levels)}
-    extra: list[str] = []
-
-    def code(v) -> int:
-        if v is None:
-            return -1
-        i = lookup.get(v)
-        if i is None:
-            i = lookup[v] = len(levels) + len(extra)
-            extra.append(v)
-        return i
-
-    codes = np.fromiter(map(code, strs), dtype=np.int64, count=len(strs))
-    return codes, list(levels) + extra, ordered
+__all__ = ["Evaluator"]
 
 
 class Evaluator:
@@ -301,8 +197,6 @@ class Evaluator:
 
     # -- functions --------------------------------------------------------------------------
     def _call(self, node: Call) -> Value:
-        from .transforms import FUNCTIONS
-
         fn = FUNCTIONS.get(node.func)
         if fn is None:
             raise FormulaError(

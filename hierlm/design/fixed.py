@@ -15,7 +15,8 @@ import numpy as np
 
 from ..errors import DataError, FormulaError
 from ..formula import Node, TermList, deparse
-from .evaluate import Evaluator, Value
+from .evaluate import Evaluator
+from .value import Value
 
 __all__ = ["FixedSpec", "model_matrix", "contr_poly", "aliased_columns"]
 

@@ -8,19 +8,19 @@ import numpy as np
 
 from ..errors import FormulaError
 from ..formula import Call, Num, Str, deparse
-from .evaluate import Evaluator, Value
+from .value import Value
 
 __all__ = ["FUNCTIONS", "poly_fit", "poly_predict"]
 
 
-def _one_arg(ev: Evaluator, node: Call) -> Value:
+def _one_arg(ev: "Evaluator", node: Call) -> Value:
     if len(node.args) != 1 or node.kwargs:
         raise FormulaError(f"{node.func}() takes one argument: '{deparse(node)}'")
     return ev(node.args[0])
 
 
 def _numeric_fn(fn: Callable[[np.ndarray], np.ndarray]):
-    def apply(ev: Evaluator, node: Call) -> Value:
+    def apply(ev: "Evaluator", node: Call) -> Value:
         v = _one_arg(ev, node)
         with np.errstate(all="ignore"):
             return Value("num", fn(v.numeric(deparse(node.args[0]))))
@@ -47,7 +47,7 @@ def _constant(node, what: str, call: Call) -> float | str | bool:
     raise FormulaError(f"the argument '{what}' of '{deparse(call)}' must be a constant")
 
 
-def _log(ev: Evaluator, node: Call) -> Value:
+def _log(ev: "Evaluator", node: Call) -> Value:
     x = ev(node.args[0]).numeric(deparse(node.args[0])) if node.args else None
     if x is None:
         raise FormulaError(f"log() needs an argument: '{deparse(node)}'")
@@ -81,7 +81,7 @@ def poly_predict(x: np.ndarray, degree: int, coefs: dict) -> np.ndarray:
     return Z[:, 1:]
 
 
-def _poly(ev: Evaluator, node: Call) -> Value:
+def _poly(ev: "Evaluator", node: Call) -> Value:
     if not node.args:
         raise FormulaError(f"poly() needs a variable: '{deparse(node)}'")
     x = ev(node.args[0]).numeric(deparse(node.args[0]))
@@ -104,7 +104,7 @@ def _poly(ev: Evaluator, node: Call) -> Value:
     return Value("mat", Z, colnames=names)
 
 
-def _scale(ev: Evaluator, node: Call) -> Value:
+def _scale(ev: "Evaluator", node: Call) -> Value:
     x = ev(node.args[0]).numeric(deparse(node.args[0]))
     do_center = bool(_constant(_arg(node, 1, "center", Num(1)), "center", node))
     do_scale = bool(_constant(_arg(node, 2, "scale", Num(1)), "scale", node))
@@ -117,17 +117,17 @@ def _scale(ev: Evaluator, node: Call) -> Value:
     return Value("num", (x - c) / s)
 
 
-def _identity(ev: Evaluator, node: Call) -> Value:
+def _identity(ev: "Evaluator", node: Call) -> Value:
     return _one_arg(ev, node)
 
 
-def _factor(ev: Evaluator, node: Call) -> Value:
+def _factor(ev: "Evaluator", node: Call) -> Value:
     if len(node.args) != 1:
         raise FormulaError(f"{node.func}() takes one argument here: '{deparse(node)}'")
     return ev.factor_of(node.args[0])
 
 
-def _relevel(ev: Evaluator, node: Call) -> Value:
+def _relevel(ev: "Evaluator", node: Call) -> Value:
     f = ev.factor_of(node.args[0])
     ref = _constant(_arg(node, 1, "ref"), "ref", node)
     ref = str(int(ref)) if isinstance(ref, float) and ref.is_integer() else str(ref)
@@ -141,27 +141,27 @@ def _relevel(ev: Evaluator, node: Call) -> Value:
     return Value("cat", codes, levels=[f.levels[i] for i in order])
 
 
-def _as_numeric(ev: Evaluator, node: Call) -> Value:
+def _as_numeric(ev: "Evaluator", node: Call) -> Value:
     v = _one_arg(ev, node)
     if v.kind == "cat":
         return Value("num", np.where(v.data >= 0, v.data + 1.0, np.nan))
     return Value("num", v.numeric(deparse(node.args[0])))
 
 
-def _cbind(ev: Evaluator, node: Call) -> Value:
+def _cbind(ev: "Evaluator", node: Call) -> Value:
     if len(node.args) < 2 or node.kwargs:
         raise FormulaError(f"cbind() needs two columns (successes, failures): '{deparse(node)}'")
     cols = [ev(a).numeric(deparse(a)) for a in node.args]
     return Value("mat", np.column_stack(cols), colnames=[deparse(a) for a in node.args])
 
 
-def _round(ev: Evaluator, node: Call) -> Value:
+def _round(ev: "Evaluator", node: Call) -> Value:
     x = ev(node.args[0]).numeric(deparse(node.args[0]))
     digits = _constant(_arg(node, 1, "digits", Num(0)), "digits", node)
     return Value("num", np.round(x, int(digits)))
 
 
-def _offset(ev: Evaluator, node: Call) -> Value:
+def _offset(ev: "Evaluator", node: Call) -> Value:
     raise FormulaError(f"'{deparse(node)}' may only be added to the fixed part of the formula")
 
 

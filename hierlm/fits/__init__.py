@@ -1,11 +1,22 @@
-"""Plain result objects of the frequentist engine: :class:`LmerFit`, :class:`GlmerFit` and their base.
+"""Layer 4, the fits: result objects and the user entry points, one protocol for all kinds.
 
-A fit holds numbers (θ, β, b, σ, the objective) and its :class:`~hierlm.design.Design`; the
-extractors are thin methods over :mod:`hierlm.extract`, named as in lme4 and ``API.md``.
+* :mod:`.protocol` — :class:`Fit`, :class:`FitKind`: what every fit offers, and the late-bound
+  services behind ``fit.summary()``, ``fit.confint()``, ...;
+* :mod:`.lmer`, :mod:`.glmer` — ``hl.lmer`` / ``hl.glmer`` and :class:`LmerFit` / :class:`GlmerFit`
+  (on :class:`~.frequentist.FrequentistFit`), wrapping the frequentist engine's solutions;
+* :mod:`.blmer`, :mod:`.bayes` — ``hl.blmer`` and :class:`BayesFit`, wrapping the Bayesian engine's
+  draws (:mod:`.bayes_draws`, :mod:`.bayes_predict`: functions of the fit its methods delegate to);
+* :mod:`.extract` — lme4's extractor tables, shared by every kind;
+* :mod:`.simulate` — responses simulated from a fit and the seeds behind them;
+* :mod:`.storage` — a fit's state for ``fit.save`` (the format is :mod:`hierlm.storage`'s).
 """
 
-from .base import FrequentistFit
-from .glmer import GlmerFit
-from .lmer import LmerFit
+from .bayes import BayesFit
+from .blmer import blmer, get_priors
+from .frequentist import FrequentistFit
+from .glmer import GlmerFit, glmer
+from .lmer import LmerFit, lmer
+from .protocol import Fit, FitKind, is_fit, services
 
-__all__ = ["FrequentistFit", "GlmerFit", "LmerFit"]
+__all__ = ["Fit", "FitKind", "is_fit", "services", "FrequentistFit", "LmerFit", "GlmerFit", "BayesFit", "lmer",
+           "glmer", "blmer", "get_priors"]

@@ -1,17 +1,27 @@
-"""Generalized linear mixed-model fits (``hl.glmer``): Laplace log-likelihood, links, residual types."""
+"""``hl.glmer``: formula + data + family → :class:`GlmerFit` (lme4's ``glFormula → mkGlmerDevfun →
+optimizeGlmer`` pipeline, and ``glmer.nb`` for the negative binomial): the Laplace / AGQ solution of
+the frequentist engine and the fit object around it (log-likelihood, links, residual types)."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 
-from .base import FrequentistFit
+from ..design import Design, GlmResponse, check_groups, get_family, make_design, response_of
+from ..engines.frequentist import GlmmProblem
+from ..errors import HierlmError, HierlmWarning
+from .frequentist import FrequentistFit
+from .lmer import lmer
+from .protocol import FitKind
 
-__all__ = ["GlmerFit"]
+__all__ = ["GlmerFit", "glmer", "fit_glmm"]
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class GlmerFit(FrequentistFit):
     """A generalised linear mixed model fitted by maximum likelihood (:func:`hierlm.glmer`).
 
@@ -21,15 +31,17 @@ class GlmerFit(FrequentistFit):
 
     Attributes
     ----------
-    family_spec : hierlm.families.Family
+    family : hierlm.design.Family
         The family and its link (with the estimated θ for the negative binomial).
+    response : hierlm.design.GlmResponse
+        The response in the family's canonical form.
     nb_theta : float or None
         Negative-binomial θ (``family="negbinomial"``, as lme4's ``glmer.nb``), else None.
     nAGQ : int
         0, 1 (Laplace) or the number of adaptive Gauss-Hermite quadrature points.
     eta, mu : ndarray
         Linear predictor and fitted mean per observation.
-    design, theta, beta, b, vcov_beta, objective, family, optinfo
+    design, theta, beta, b, vcov_beta, objective, optinfo
         As in :class:`FrequentistFit`.
 
     Examples
@@ -37,7 +49,7 @@ class GlmerFit(FrequentistFit):
     >>> import hierlm as hl
     >>> g = hl.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", hl.load_dataset("cbpp"),
     ...              family="binomial")
-    >>> g.family, g.nAGQ, g.nobs()
+    >>> g.family.name, g.nAGQ, g.nobs()
     ('binomial', 1, 56)
     >>> g.fixef().round(3)
                  Estimate  Std. Error  z value  Pr(>|z|)
@@ -47,13 +59,16 @@ class GlmerFit(FrequentistFit):
     period4        -1.580       0.427   -3.697     0.000
     """
 
-    family_spec: object = None  # hierlm.families.Family
-    response: object = None  # hierlm.families.GlmResponse
+    response: GlmResponse | None = None
     nAGQ: int = 1
     nb_theta: float | None = None
     eta: np.ndarray | None = None
     mu: np.ndarray | None = None
     cond_var_: list | None = None
+
+    kind: ClassVar[FitKind] = FitKind("frequentist", "glmm")
+    saved_arrays: ClassVar[tuple[str, ...]] = FrequentistFit.saved_arrays + ("eta", "mu")
+    saved_settings: ClassVar[tuple[str, ...]] = ("nAGQ", "nb_theta")
 
     def npar(self) -> int:
         """Number of parameters: fixed effects and θ (plus the negative-binomial θ, as ``glmer.nb`` counts it).
@@ -127,29 +142,6 @@ class GlmerFit(FrequentistFit):
         """
         return 1.0
 
-    def inverse_link(self, eta: np.ndarray) -> np.ndarray:
-        """Map the linear predictor η to the mean μ with the family's inverse link.
-
-        Parameters
-        ----------
-        eta : ndarray
-            Values of the linear predictor.
-
-        Returns
-        -------
-        ndarray
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import hierlm as hl
-        >>> g = hl.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", hl.load_dataset("cbpp"),
-        ...              family="binomial")
-        >>> g.inverse_link(np.array([0.0, -1.4])).round(4)  # inverse logit
-        array([0.5   , 0.1978])
-        """
-        return self.family_spec.link.linkinv(eta)
-
     def fitted(self) -> np.ndarray:
         """Fitted means μ (proportions for binomial models), conditional on the random effects.
 
@@ -193,7 +185,7 @@ class GlmerFit(FrequentistFit):
         array([-0.165,  0.108,  0.318])
         """
         y, mu, wt = self.response.y, self.mu, self.response.weights
-        fam = self.family_spec
+        fam = self.family
         if type == "deviance":
             return fam.deviance_residuals(y, mu, wt)
         if type == "pearson":
@@ -239,35 +231,96 @@ class GlmerFit(FrequentistFit):
         """
         return self
 
-    def summary(self):
-        """lme4-style summary: ``print()`` gives lme4's text layout, notebooks show it as HTML.
 
-        Returns
-        -------
-        Summary
-            Its ``str()`` is laid out like lme4's ``summary(glmer(...))``.
+def _check_nagq(nAGQ, design: Design, family) -> int:
+    if isinstance(nAGQ, bool) or not isinstance(nAGQ, (int, np.integer)) or not 0 <= nAGQ <= 25:
+        raise HierlmError(
+            f"nAGQ must be a whole number from 0 to 25 (1: Laplace, 0: lme4's fast nAGQ = 0), got {nAGQ!r}")
+    if nAGQ > 1:
+        if len(design.reterms) != 1 or design.reterms[0].ncols != 1:
+            raise HierlmError(
+                f"nAGQ = {nAGQ} (adaptive Gauss-Hermite quadrature) needs a single scalar random effect such as "
+                f"(1 | g); the model has {[t.bar.source for t in design.reterms]}. Use nAGQ=1 (Laplace)"
+            )
+        if family.name == "negbinomial":
+            raise HierlmError("nAGQ > 1 is not available for family='negbinomial' (as in lme4's glmer.nb); use nAGQ=1")
+    return int(nAGQ)
 
-        Examples
-        --------
-        >>> import hierlm as hl
-        >>> g = hl.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", hl.load_dataset("cbpp"),
-        ...              family="binomial")
-        >>> print(g.summary())
-        Generalized linear mixed model fit by maximum likelihood (Laplace Approximation) ['GlmerFit']
-         Family: binomial  ( logit )
-        Formula: cbind(incidence, size - incidence) ~ period + (1 | herd)
-            AIC    BIC  logLik  deviance  df.resid
-          194.1  204.2   -92.0     184.1        51
-        ...
-        Random effects:
-         Groups Name        Variance Std.Dev.
-         herd   (Intercept) 0.4126   0.64234
-        Number of obs: 56, groups:  herd, 15
-        ...
-        """
-        from ..summary import glmer_summary
 
-        return glmer_summary(self)
+def fit_glmm(design: Design, family, nAGQ: int = 1) -> GlmerFit:
+    """Fit a prepared design (checked response, groups) by Laplace / AGQ maximum likelihood."""
+    fam, resp = response_of(design, family)
+    prob = GlmmProblem(design, fam, resp)
+    sol = prob.solve(nAGQ=nAGQ, nb=fam.name == "negbinomial")
+    fam = prob.family  # with the estimated θ for the negative binomial
+    for msg in [sol.optinfo.get("vcov_warning")]:
+        if msg:
+            warnings.warn(msg, HierlmWarning, stacklevel=3)
+    return GlmerFit(
+        design=design,
+        theta=sol.theta,
+        beta=sol.beta,
+        b=sol.b,
+        sigma_=1.0,
+        vcov_beta=sol.vcov_beta,
+        objective=sol.objective,
+        family=fam,
+        optinfo=dict(sol.optinfo, theta_internal=sol.theta_internal, beta_internal=sol.beta_internal),
+        response=resp,
+        nAGQ=nAGQ,
+        nb_theta=sol.nb_theta,
+        eta=sol.eta,
+        mu=sol.mu,
+        cond_var_=sol.cond_var,
+    )
 
-    def __repr__(self) -> str:
-        return str(self.summary())
+
+def glmer(formula: str, data: pd.DataFrame, family, weights=None, nAGQ: int = 1):
+    """Fit a generalised linear mixed model by maximum likelihood, as lme4's ``glmer``.
+
+    The Laplace approximation (``nAGQ=1``) is optimised as lme4 does: first over θ with β inside
+    PIRLS (lme4's ``nAGQ = 0`` stage), then over (θ, β) jointly.  Standard errors come from the
+    finite-difference Hessian of the deviance, as lme4's ``vcov``.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 formula.  Binomial responses: ``cbind(successes, failures)``, a proportion with
+        ``weights=`` the number of trials, or a binary response (0/1, logical, or a factor whose
+        first level is failure).
+    data : DataFrame
+    family : {"binomial", "bernoulli", "poisson", "negbinomial", "gaussian"}
+        ``"negbinomial"`` estimates the negative-binomial θ too (lme4's ``glmer.nb``; see
+        ``fit.nb_theta``).  ``"gaussian"`` (identity link) is a linear mixed model: the fit is
+        :func:`hierlm.lmer`'s (REML), as lme4's ``glmer`` hands it to ``lmer``.
+    weights : str or array-like, optional
+        Number of trials for a binomial proportion; prior weights otherwise.
+    nAGQ : int, default 1
+        1: Laplace approximation.  0: lme4's faster ``nAGQ = 0`` (β estimated inside PIRLS,
+        standard errors from RX).  2-25: adaptive Gauss-Hermite quadrature (one scalar random
+        effect only); its log-likelihood keeps the constants of the Laplace one (lme4 drops them
+        for nAGQ > 1), so fits with different nAGQ compare directly.
+
+    Returns
+    -------
+    GlmerFit
+
+    Examples
+    --------
+    >>> import hierlm as hl
+    >>> m = hl.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", hl.load_dataset("cbpp"),
+    ...              family="binomial")
+    >>> m.fixef()["Estimate"].round(3).tolist()
+    [-1.399, -0.992, -1.129, -1.58]
+    >>> round(m.loglik(), 2)
+    -92.03
+    """
+    fam = get_family(family)
+    if fam.name == "gaussian":
+        warnings.warn("family='gaussian' (identity link) is a linear mixed model: fitted with hl.lmer (REML), "
+                      "as lme4's glmer does; call hl.lmer directly", HierlmWarning, stacklevel=2)
+        return lmer(formula, data, weights=weights)
+    design = make_design(formula, data, weights=weights)
+    check_groups(design, gaussian=False)
+    nAGQ = _check_nagq(nAGQ, design, fam)
+    return fit_glmm(design, fam, nAGQ)

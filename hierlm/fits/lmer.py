@@ -1,20 +1,26 @@
-"""Linear mixed-model fits (``hl.lmer``): REML/ML criteria, conditional variances, simulation, confint."""
+"""``hl.lmer``: formula + data → :class:`LmerFit` (lme4's ``lFormula → mkLmerDevfun → optimizeLmer →
+mkMerMod``): the design, the frequentist engine's REML/ML solution, and the fit object around it."""
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from ..errors import HierlmWarning
-from .base import FrequentistFit
+from ..design import Design, check_gaussian_response, check_groups, get_family, make_design
+from ..engines.frequentist import LmmProblem, LmmSolution
+from ..errors import HierlmError, HierlmWarning
+from .frequentist import FrequentistFit
+from .protocol import FitKind, services
+from .simulate import simulate
 
-__all__ = ["LmerFit"]
+__all__ = ["LmerFit", "lmer", "fit_lmm"]
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class LmerFit(FrequentistFit):
     """A linear mixed model fitted by REML or maximum likelihood (:func:`hierlm.lmer`).
 
@@ -38,12 +44,13 @@ class LmerFit(FrequentistFit):
     """
 
     reml: bool = True
-    problem: object = None  # LmmProblem, rebuilt on demand
+    problem: LmmProblem | None = None  # the engine's problem, rebuilt on demand
 
-    def _problem(self):
+    kind: ClassVar[FitKind] = FitKind("frequentist", "lmm")
+    saved_settings: ClassVar[tuple[str, ...]] = ("reml",)
+
+    def _problem(self) -> LmmProblem:
         if self.problem is None:
-            from ..reml.lmm import LmmProblem
-
             self.problem = LmmProblem(self.design, reml=self.reml)
         return self.problem
 
@@ -131,8 +138,6 @@ class LmerFit(FrequentistFit):
         >>> np.sqrt(V[0].diagonal()).round(3)
         array([12.071,  2.305])
         """
-        from ..reml.lmm import LmmSolution
-
         prob = self._problem()
         sol = LmmSolution(self.theta, self.beta, self.b, self.sigma_, self.objective, 0.0, 0.0,
                           self.vcov_beta, self.reml, theta_internal=self.optinfo["theta_internal"])
@@ -156,8 +161,6 @@ class LmerFit(FrequentistFit):
         """
         if not self.reml:
             return self
-        from ..reml.lmer import fit_lmm
-
         return fit_lmm(self.design, reml=False, start=self.optinfo.get("theta_internal"))
 
     def simulate(self, nsim: int = 1, seed=None, use_re: bool = True) -> np.ndarray:
@@ -176,7 +179,7 @@ class LmerFit(FrequentistFit):
         Returns
         -------
         ndarray
-            (n, nsim); see :func:`hierlm.inference.simulate`.
+            (n, nsim); see :func:`hierlm.fits.simulate.simulate`.
 
         Examples
         --------
@@ -190,8 +193,6 @@ class LmerFit(FrequentistFit):
                [203.2, 345.9],
                [194.1, 296.4]])
         """
-        from ..inference import simulate
-
         return simulate(self, nsim=nsim, seed=seed, use_re=use_re)
 
     def confint(self, parm=None, level: float = 0.95, method: str = "profile", nsim: int = 500, seed=None,
@@ -216,7 +217,7 @@ class LmerFit(FrequentistFit):
         -------
         DataFrame
             Rows ``.sig01, …, .sigma``, then the fixed effects; columns ``2.5 %`` and ``97.5 %``
-            (for ``level=0.95``).  See :func:`hierlm.inference.confint` for the details.
+            (for ``level=0.95``).  See :func:`hierlm.services.inference.confint` for the details.
 
         Examples
         --------
@@ -235,9 +236,7 @@ class LmerFit(FrequentistFit):
         (Intercept)  238.03  264.78
         Days           7.44   13.50
         """
-        from ..inference import confint
-
-        return confint(self, parm=parm, level=level, method=method, nsim=nsim, seed=seed, n_jobs=n_jobs)
+        return services["confint"](self, parm=parm, level=level, method=method, nsim=nsim, seed=seed, n_jobs=n_jobs)
 
     def summary(self):
         """lme4-style summary: ``print()`` gives lme4's text layout, notebooks show it as HTML.
@@ -267,9 +266,52 @@ class LmerFit(FrequentistFit):
                      Estimate  Std. Error  t value
         (Intercept)    1527.5      19.383   78.80...
         """
-        from ..summary import lmer_summary
+        return services["summary"](self)
 
-        return lmer_summary(self)
 
-    def __repr__(self) -> str:
-        return str(self.summary())
+def fit_lmm(design: Design, reml: bool = True, start: np.ndarray | None = None) -> LmerFit:
+    """Fit a prepared (checked) design by REML or ML: the engine's solution wrapped as an :class:`LmerFit`."""
+    prob = LmmProblem(design, reml=reml)
+    theta_int, info = prob.optimize(start)
+    sol = prob.solution_at(theta_int, info)
+    info = dict(info, theta_internal=theta_int)
+    info.pop("x", None)
+    return LmerFit(design=design, theta=sol.theta, beta=sol.beta, b=sol.b, sigma_=sol.sigma,
+                   vcov_beta=sol.vcov_beta, objective=sol.objective, family=get_family("gaussian"), optinfo=info,
+                   reml=reml, problem=prob)
+
+
+def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, start=None) -> LmerFit:
+    """Fit a linear mixed model by REML (default) or maximum likelihood, as lme4's ``lmer``.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 formula, e.g. ``"Reaction ~ Days + (Days | Subject)"``.
+    data : DataFrame
+    reml : bool, default True
+        REML; ``False`` for maximum likelihood.
+    weights : str or array-like, optional
+        Prior weights (column name or values).
+    start : array-like, optional
+        Starting θ in internal coordinates (advanced).
+
+    Returns
+    -------
+    LmerFit
+
+    Examples
+    --------
+    >>> import hierlm as hl
+    >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+    >>> m.fixef()["Estimate"].round(3).tolist()
+    [251.405, 10.467]
+    >>> round(m.reml_criterion(), 2)
+    1743.63
+    """
+    if not isinstance(reml, (bool, np.bool_)):
+        raise HierlmError(f"reml must be True (REML) or False (maximum likelihood), not {reml!r}")
+    design = make_design(formula, data, weights=weights)
+    check_groups(design, gaussian=True)
+    check_gaussian_response(design)
+    return fit_lmm(design, reml=reml, start=start)

@@ -1,0 +1,251 @@
+"""Pieces shared by the compiled log-density kernels (:mod:`.kernels`, :mod:`.kernels_marginal`).
+
+Everything is ``numba.njit(cache=True)`` with fastmath **off**: fastmath gave no measurable speed
+and made freshly compiled and cache-loaded code differ in the last bits, which breaks seeded
+reproducibility.  Data reach the C entry points through one ``void*`` pointing at an int64 table
+of array addresses, so no entry point closes over Python objects and numba can cache all of them.
+
+Prior records are 4 floats ``[code, a, b, c]`` with the codes of :data:`hierlm.engines.bayes.priors.DISTS`; the
+densities are PyMC's, normalising constants included, so the kernel's log density equals the
+mirror model's ``compile_logp()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import pathlib
+
+import numba
+import numpy as np
+from numba import njit, types
+from numba.extending import intrinsic
+
+KERNEL_MODULES = ("kernel_parts", "kernels", "kernels_marginal", "shear")
+
+
+def _drop_stale_cache() -> None:
+    """Delete numba's cached kernels when any kernel source changed.
+
+    numba keys a cached function by its own file's timestamp only, so an edit to a helper in another
+    module (this one, :mod:`.shear`) would leave stale machine code in the callers' caches.
+    """
+    here = pathlib.Path(__file__).parent
+    try:
+        digest = hashlib.sha1(b"".join((here / f"{m}.py").read_bytes() for m in KERNEL_MODULES)).hexdigest()
+        roots = [here / "__pycache__"] + ([pathlib.Path(os.environ["NUMBA_CACHE_DIR"])]
+                                          if os.environ.get("NUMBA_CACHE_DIR") else [])
+        stamp = roots[-1] / "hierlm_kernels.sha1"
+        if stamp.is_file() and stamp.read_text() == digest:
+            return
+        for root in roots:
+            for f in root.rglob("*.nb[ic]") if root.is_dir() else []:
+                if f.name.split(".")[0] in KERNEL_MODULES:
+                    f.unlink(missing_ok=True)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # read-only install: numba falls back to its own cache locations
+        pass
+
+
+_drop_stale_cache()
+FM = False
+HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+LOG2 = math.log(2.0)
+LOG_PI = math.log(math.pi)
+REC = 4  # floats per prior record
+
+c_sig = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
+                    types.CPointer(types.double), types.voidptr)
+c_sig_expand = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
+                           types.CPointer(types.double), types.voidptr)
+
+
+@intrinsic
+def voidptr(typingctx, src):
+    """int64 address → void* (for ``numba.carray``)."""
+    sig = types.voidptr(src)
+
+    def codegen(cgctx, builder, sig, args):
+        return builder.inttoptr(args[0], cgctx.get_value_type(types.voidptr))
+
+    return sig, codegen
+
+
+@njit(cache=True, fastmath=FM)
+def digamma(x):
+    """ψ(x) for x > 0 (recurrence to x ≥ 10, then the asymptotic series; error < 1e-15)."""
+    r = 0.0
+    while x < 10.0:
+        r -= 1.0 / x
+        x += 1.0
+    f = 1.0 / (x * x)
+    t = f * (-1.0 / 12 + f * (1.0 / 120 + f * (-1.0 / 252 + f * (1.0 / 240 + f * (-1.0 / 132
+             + f * (691.0 / 32760 - f / 12.0))))))
+    return r + math.log(x) - 0.5 / x + t
+
+
+@njit(cache=True, fastmath=FM)
+def prior_lp(fl, o, x):
+    """Log density and its derivative at x of the prior record ``fl[o:o+4]``."""
+    code = int(fl[o])
+    a = fl[o + 1]
+    b = fl[o + 2]
+    c = fl[o + 3]
+    if code == 0:  # normal(mu=a, sigma=b)
+        z = (x - a) / b
+        return -0.5 * z * z - math.log(b) - HALF_LOG_2PI, -z / b
+    if code == 1 or code == 3:  # student_t(nu=a, mu=b, sigma=c) / half_student_t(nu=a, sigma=b)
+        nu = a
+        mu = b if code == 1 else 0.0
+        s = c if code == 1 else b
+        z = (x - mu) / s
+        lp = (math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi) - math.log(s)
+              - 0.5 * (nu + 1.0) * math.log1p(z * z / nu))
+        if code == 3:
+            lp += LOG2
+        return lp, -(nu + 1.0) * z / (s * (nu + z * z))
+    if code == 2:  # half_normal(sigma=a)
+        return LOG2 - HALF_LOG_2PI - math.log(a) - 0.5 * (x / a) ** 2, -x / (a * a)
+    if code == 4:  # half_cauchy(beta=a)
+        return LOG2 - LOG_PI - math.log(a) - math.log1p((x / a) ** 2), -2.0 * x / (a * a + x * x)
+    if code == 5:  # exponential(lam=a)
+        return math.log(a) - a * x, -a
+    # gamma(alpha=a, beta=b)
+    return a * math.log(b) - math.lgamma(a) + (a - 1.0) * math.log(x) - b * x, (a - 1.0) / x - b
+
+
+@njit(cache=True, fastmath=FM)
+def fixed_prior(x, grad, fl, p):
+    """Σ_c prior_c(x_c), gradient written into grad[:p]."""
+    lp = 0.0
+    for c in range(p):
+        v, d = prior_lp(fl, REC * c, x[c])
+        lp += v
+        grad[c] = d
+    return lp
+
+
+@njit(cache=True, fastmath=FM)
+def positive_prior(x, grad, fl, o, idx):
+    """Prior of a positive scalar stored as log(value) at x[idx], Jacobian included; adds to grad."""
+    ls = x[idx]
+    s = math.exp(ls)
+    v, d = prior_lp(fl, o, s)
+    grad[idx] += d * s + 1.0
+    return v + ls
+
+
+@njit(cache=True, fastmath=FM)
+def build_L(x, off, q, L):
+    """PyMC's packed row-major lower triangle with a log diagonal → L (q × q)."""
+    idx = off
+    for i in range(q):
+        for j in range(q):
+            L[i, j] = 0.0
+        for j in range(i + 1):
+            L[i, j] = math.exp(x[idx]) if j == i else x[idx]
+            idx += 1
+
+
+@njit(cache=True, fastmath=FM)
+def lkj_prior(L, q, fl, foff, gL):
+    """``pm.LKJCholeskyCov`` log density (CholeskyCovPacked Jacobian included) at L; adds dlogp/dL to gL.
+
+    Block record at ``fl[foff:]``: ``eta, log normaliser, q prior records of the sds``.  With sd_i
+    the row norms of L the density is
+    Σ_i [(2η − 1 + q − i) log L_ii − (2η − 2 + q) log sd_i + log p(sd_i)] + const.
+    """
+    eta = fl[foff]
+    dcoef = 2.0 * eta - 2.0 + q
+    lp = fl[foff + 1]
+    for i in range(q):
+        v2 = 0.0
+        for u in range(i + 1):
+            v2 += L[i, u] * L[i, u]
+        sd = math.sqrt(v2)
+        ci = 2.0 * eta - 1.0 + q - i
+        pv, pd = prior_lp(fl, foff + 2 + REC * i, sd)
+        lp += ci * math.log(L[i, i]) - dcoef * math.log(sd) + pv
+        for u in range(i + 1):
+            gL[i, u] += (-dcoef / v2 + pd / sd) * L[i, u]
+        gL[i, i] += ci / L[i, i]
+    return lp
+
+
+@njit(cache=True, fastmath=FM)
+def chol_grad_to_x(gL, L, q, grad, xoff):
+    """dlogp/dL → gradient of the packed coordinates (chain rule through exp on the diagonal)."""
+    idx = xoff
+    for i in range(q):
+        for u in range(i + 1):
+            grad[idx] = gL[i, i] * L[i, i] if u == i else gL[i, u]
+            idx += 1
+
+
+@njit(cache=True, fastmath=FM)
+def tri_solve(L, b, boff, out, q):
+    """Forward substitution: L out = b[boff : boff + q] (L lower triangular)."""
+    for i in range(q):
+        s = b[boff + i]
+        for k in range(i):
+            s -= L[i, k] * out[k]
+        out[i] = s / L[i, i]
+
+
+@njit(cache=True, fastmath=FM)
+def tri_solve_T(L, w, out, q):
+    """Back substitution: Lᵀ out = w (``out`` may be ``w``)."""
+    for i in range(q - 1, -1, -1):
+        s = w[i]
+        for k in range(i + 1, q):
+            s -= L[k, i] * out[k]
+        out[i] = s / L[i, i]
+
+
+@njit(cache=True)
+def finish(val, out, logp_):
+    """Store the log density; nutpie's return codes: 0 fine, 3 non-finite gradient, 4 non-finite logp."""
+    logp_[0] = val
+    for i in range(out.shape[0]):
+        if not math.isfinite(out[i]):
+            return 3
+    if not math.isfinite(val):
+        return 4
+    return 0
+
+
+@numba.cfunc(c_sig_expand, cache=True)
+def c_expand(dim, expanded, x_, out_, user_data):
+    """nutpie's expand function: the identity (draws are stored as the unconstrained vector)."""
+    for i in range(dim):
+        out_[i] = x_[i]
+    return 0
+
+
+def lkj_log_norm(eta: float, n: int) -> float:
+    """Log normalising constant of the LKJ density on n × n correlation matrices."""
+    s = (n - 1) * math.lgamma(eta + 0.5 * (n - 1))
+    for k in range(1, n):
+        s -= 0.5 * k * math.log(math.pi) + math.lgamma(eta + 0.5 * (n - 1 - k))
+    return s
+
+
+def prior_records(priors) -> list[float]:
+    """Flatten Prior objects into kernel records."""
+    out = []
+    for pr in priors:
+        out += [float(pr.kernel_code), *pr.kernel_params()]
+    return out
+
+
+def block_record(block) -> list[float]:
+    """``[eta, LKJ log normaliser, sd prior records]`` of a block."""
+    return [float(block.eta), lkj_log_norm(float(block.eta), block.q) if block.q > 1 else 0.0,
+            *prior_records(block.sd_priors)]
+
+
+def pointer_table(*arrays_and_ints) -> np.ndarray:
+    """int64 table of array addresses (and plain integers) for the kernels' ``user_data``."""
+    return np.array([a.ctypes.data if isinstance(a, np.ndarray) else int(a) for a in arrays_and_ints], np.int64)

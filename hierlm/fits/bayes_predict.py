@@ -1,0 +1,116 @@
+"""Posterior predictions of a :class:`~hierlm.fits.BayesFit`: expected responses (brms's
+``posterior_epred``) with new levels drawn from the fitted population, and replicated responses
+(``posterior_predict``).  Functions of the fit, which its methods delegate to."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..design import select_blocks
+from ..engines.bayes.posterior import eta_chunks
+from ..errors import HierlmError
+
+__all__ = ["mu_draws", "new_level_draws", "posterior_predictive", "predict"]
+
+
+def mu_draws(fit, **kw) -> np.ndarray:
+    """Expected responses per draw, (chains, draws, n); ``kw`` as :func:`hierlm.design.linear_predictor`'s."""
+    beta, b = fit.beta_draws(), fit.ranef_draws()
+    C, D = beta.shape[:2]
+    chunks = [fit.family.link.linkinv(eta) for _, eta in eta_chunks(fit.design, beta, b, **kw)]
+    return np.concatenate(chunks).reshape(C, D, -1)
+
+
+def predict(fit, newdata=None, re_form=None, allow_new_levels=False, kind="mean", type="response"):
+    """Expected responses per draw or their posterior mean (see :meth:`BayesFit.predict`).
+
+    Examples
+    --------
+    >>> import hierlm as hl
+    >>> b = hl.blmer("Reaction ~ Days + (1 | Subject)", hl.load_dataset("sleepstudy"), draws=200, chains=2,
+    ...              seed=1, progressbar=False)
+    >>> predict(b, re_form="~0").shape
+    (180,)
+    """
+    if kind not in ("mean", "draws"):
+        raise HierlmError(f"kind must be 'mean' or 'draws', not {kind!r}")
+    if type not in ("response", "link"):
+        raise HierlmError(f"type must be 'response' or 'link', not {type!r}")
+    newb = new_level_draws(fit, newdata, re_form) if (allow_new_levels and newdata is not None) else None
+    beta, b = fit.beta_draws(), fit.ranef_draws()
+    C, D = beta.shape[:2]
+    chunks = [eta for _, eta in eta_chunks(fit.design, beta, b, newdata=newdata, re_form=re_form,
+                                           allow_new_levels=allow_new_levels, new_level_effects=newb)]
+    eta = np.concatenate(chunks).reshape(C, D, -1)
+    out = fit.family.link.linkinv(eta) if type == "response" else eta
+    if kind == "mean":
+        return out.mean(axis=(0, 1))
+    import xarray as xr
+
+    obs = [str(i) for i in (newdata.index if newdata is not None else fit.design.rows)]
+    return xr.DataArray(out, dims=("chain", "draw", "obs"),
+                        coords={"chain": np.arange(C), "draw": np.arange(D), "obs": obs}, name="prediction")
+
+
+
+def new_level_draws(fit, newdata, re_form) -> dict[int, np.ndarray]:
+    """Effects of levels unseen in fitting, one N(0, Σ) draw per posterior draw: {block index: (C·D, new, q)}.
+
+    Examples
+    --------
+    >>> import hierlm as hl, pandas as pd
+    >>> b = hl.blmer("Reaction ~ Days + (1 | Subject)", hl.load_dataset("sleepstudy"), draws=200, chains=2,
+    ...              seed=1, progressbar=False)
+    >>> new_level_draws(b, pd.DataFrame({"Days": [1], "Subject": ["new"]}), None)[0].shape
+    (400, 1, 1)
+    """
+    keep = select_blocks(fit.design, re_form)
+    nd = fit.design.new_data(newdata, re_terms=bool(keep))
+    rng = np.random.default_rng([int(fit.settings.get("seed", 0)), 2])
+    out = {}
+    for i in keep:
+        t, train = nd.reterms[i], fit.design.reterms[i]
+        nnew = len(t.levels) - train.nlevels
+        if nnew <= 0:
+            continue
+        S = fit.covariance_draws()[i]
+        C, D, q, _ = S.shape
+        L = np.linalg.cholesky(S + 1e-12 * np.eye(q))
+        e = rng.standard_normal((C, D, nnew, q))
+        out[i] = np.einsum("cdjt,cdst->cdjs", e, L).reshape(C * D, nnew, q)
+    return out
+
+
+def posterior_predictive(fit):
+    """Replicated responses for every draw, also stored in ``fit.idata["posterior_predictive"]``.
+
+    Examples
+    --------
+    >>> import hierlm as hl
+    >>> b = hl.blmer("Reaction ~ Days + (1 | Subject)", hl.load_dataset("sleepstudy"), draws=200, chains=2,
+    ...              seed=1, progressbar=False)
+    >>> posterior_predictive(b)["y"].shape
+    (2, 200, 180)
+    """
+    import xarray as xr
+
+    mu = mu_draws(fit)
+    rng = np.random.default_rng([int(fit.settings.get("seed", 0)), 1])
+    fam, r = fit.family.name, fit.response
+    if fam == "gaussian":
+        sd = fit.dispersion_draws()[..., None] / np.sqrt(r.prior_weights)
+        y = rng.normal(mu, sd)
+    elif fam in ("binomial", "bernoulli"):
+        y = rng.binomial(np.round(r.trials).astype(np.int64), mu)
+    elif fam == "poisson":
+        y = rng.poisson(mu)
+    else:
+        phi = fit.dispersion_draws()[..., None]
+        y = rng.negative_binomial(phi, phi / (phi + mu))
+    post = fit.idata["posterior"]
+    ds = xr.Dataset({"y": (("chain", "draw", "obs"), y)},
+                    coords={"chain": post["chain"].values, "draw": post["draw"].values,
+                            "obs": fit.idata["observed_data"]["obs"].values})
+    fit.idata["posterior_predictive"] = xr.DataTree(ds)
+    return ds

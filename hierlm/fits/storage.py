@@ -1,0 +1,65 @@
+"""A fit's state for saving: what ``fit.save(path)`` hands to the saved-fit format (:mod:`hierlm.storage`).
+
+The inverse, building a fit back from a saved folder, is :func:`hierlm.load` (:mod:`hierlm.io`),
+at the top of the package.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import HierlmError
+from ..storage import FORMAT_VERSION, jsonable, write_folder
+
+__all__ = ["save_fit"]
+
+
+def _frequentist_state(fit) -> tuple[dict, dict]:
+    """Scalars (JSON) and arrays (netCDF) of a frequentist fit; each class lists its own in
+    ``saved_arrays`` and ``saved_settings``."""
+    arrays = {k: getattr(fit, k) for k in fit.saved_arrays}
+    for i, bi in enumerate(fit.b):
+        arrays[f"b{i}"] = bi
+    for i, v in enumerate(fit.cond_var() if fit.kind.model == "glmm" else []):
+        arrays[f"cond_var{i}"] = v
+    info = dict(fit.optinfo)
+    for k, v in list(info.items()):
+        if isinstance(v, np.ndarray):
+            arrays[f"optinfo__{k}"] = v
+            info.pop(k)
+    scalars = {"sigma_": fit.sigma_, "objective": fit.objective, "family": fit.family.name,
+               "optinfo": jsonable(info)}
+    scalars.update({k: jsonable(getattr(fit, k)) for k in fit.saved_settings})
+    return scalars, arrays
+
+
+def _bayes_state(fit) -> dict:
+    pri = [dict(r, prior=dict(dist=r["prior"].dist, params=r["prior"].params)) for r in fit.priors.rows]
+    settings = {k: v for k, v in fit.settings.items() if isinstance(v, (str, int, float, bool, list, dict))
+                or v is None}
+    return {"family": fit.family.name, "priors": pri, "settings": json.loads(json.dumps(settings)),
+            "centred": [b.centred for b in fit.spec.blocks], "hier_centre": fit.spec.hier_centre}
+
+
+def save_fit(fit, path):
+    """Write ``fit`` to the folder ``path`` (see :mod:`hierlm.storage.format`); returns the folder."""
+    design = fit.design
+    if design.data is None:
+        raise HierlmError("this fit does not keep its data (keep_data=False), so it cannot be saved")
+    kind = type(fit).__name__
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "hierlm_version": __version__,
+        "kind": kind,
+        "formula": design.formula.text,
+        "weights": None if design.weights is None else design.weights.tolist(),
+    }
+    if fit.kind.bayesian:
+        meta["bayes"] = _bayes_state(fit)
+        return write_folder(path, meta, design.data, tree=fit.idata)
+    scalars, arrays = _frequentist_state(fit)
+    meta["fit"] = scalars
+    return write_folder(path, meta, design.data, arrays=arrays)
