@@ -8,7 +8,7 @@ conversions in lme4's order (:mod:`.covariance`).
 """
 
 from .build import Design, NewDesign, make_design
-from .checks import check_gaussian_response, check_groups
+from .checks import check_gaussian_response, check_groups, check_model, check_rank, check_response
 from .evaluate import Evaluator
 from .family import FAMILIES, Family, Link, get_family
 from .fixed import aliased_columns, contr_poly, model_matrix
@@ -22,7 +22,10 @@ __all__ = [
     "NewDesign",
     "make_design",
     "check_groups",
+    "check_model",
     "check_gaussian_response",
+    "check_rank",
+    "check_response",
     "Evaluator",
     "Value",
     "as_categorical",

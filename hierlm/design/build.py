@@ -140,25 +140,58 @@ def _drop_missing(data: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     for c in cols:
         s = data[c]
         if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-            bad = ~np.isfinite(s.to_numpy(dtype=float))
+            x = s.to_numpy(dtype=float)
+            bad = ~np.isfinite(x)
             if bad.any():
                 raise DataError(
                     f"column '{c}' has {int(bad.sum())} infinite value(s) (first at row {_label(data.index[bad][0])!r}); "
                     "remove or replace them"
                 )
+            _check_magnitude(x, f"column '{c}'", data.index)
         if isinstance(s.dtype, pd.CategoricalDtype):
             data = data.assign(**{c: s.cat.remove_unused_categories()})
     return data
 
 
 def _label(x):
-    return x.item() if hasattr(x, "item") else x
+    return x.item() if isinstance(x, np.generic) else x
+
+
+#: values beyond this overflow when squared (cross products, variances): refused with a clear message
+MAX_MAGNITUDE = 1e150
+
+
+def _check_magnitude(x: np.ndarray, what: str, index=None) -> None:
+    big = np.abs(x) > MAX_MAGNITUDE
+    if big.any():
+        where = f" (first at row {_label(index[np.flatnonzero(big)[0]])!r})" if index is not None else ""
+        raise DataError(f"{what} has {int(big.sum())} value(s) as large as {x[big][0]:.3g}{where}; their squares "
+                        "overflow double precision. Rescale it (e.g. divide by 1e100, or use log())")
 
 
 def _check_finite(value: Value, what: str) -> None:
     if value.kind in {"num", "mat"} and not np.all(np.isfinite(value.data)):
         k = int((~np.isfinite(value.data)).sum())
         raise DataError(f"'{what}' evaluates to {k} non-finite value(s) (NaN or infinite) on the data; check its domain")
+    if value.kind in {"num", "mat"}:
+        _check_magnitude(np.asarray(value.data, float), f"'{what}'")
+
+
+def _drop_zero_weights(data: pd.DataFrame, wcol: str) -> pd.DataFrame:
+    """Check prior weights (finite, non-negative) and drop rows of weight 0, as R's ``lm()`` does."""
+    w = data[wcol].to_numpy(dtype=float)
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise DataError(f"weights must be finite and non-negative; {int(bad.sum())} are not (first at row "
+                        f"{_label(data.index[np.flatnonzero(bad)[0]])!r}: {w[bad][0]:g})")
+    zero = w == 0
+    if zero.all():
+        raise DataError("every weight is 0; nothing is left to fit")
+    if zero.any():
+        warnings.warn(f"{int(zero.sum())} row(s) with weight 0 dropped (they carry no information; R's lm() drops "
+                      f"them from n too); {int((~zero).sum())} rows used", HierlmWarning, stacklevel=4)
+        data = data.loc[~zero]
+    return data
 
 
 def make_design(formula: str | ModelFormula, data: pd.DataFrame, weights=None, keep_data: bool = True) -> Design:
@@ -199,6 +232,10 @@ def make_design(formula: str | ModelFormula, data: pd.DataFrame, weights=None, k
         cols = cols + ["__weights__"]
         weights = "__weights__"
     data = _drop_missing(data, cols)
+    if weights is not None:
+        data = _drop_zero_weights(data, weights)
+        data = data.assign(**{c: data[c].cat.remove_unused_categories() for c in cols
+                              if isinstance(data[c].dtype, pd.CategoricalDtype)})
     ev = Evaluator(data)
 
     response = ev(mf.response)
@@ -210,6 +247,7 @@ def make_design(formula: str | ModelFormula, data: pd.DataFrame, weights=None, k
     for j, nm in enumerate(names):
         if not np.all(np.isfinite(X[:, j])):
             raise DataError(f"the fixed-effect column '{nm}' has non-finite values (NaN or infinite)")
+        _check_magnitude(X[:, j], f"the fixed-effect column '{nm}'")
     offset = np.zeros(ev.n)
     for node in termlist.offsets:
         v = ev(node)
@@ -220,8 +258,9 @@ def make_design(formula: str | ModelFormula, data: pd.DataFrame, weights=None, k
     keep = [j for j in range(X.shape[1]) if j not in dropped_idx]
     dropped = [names[j] for j in dropped_idx]
     if dropped:
+        shown = ", ".join(dropped[:20]) + (f", ... ({len(dropped) - 20} more)" if len(dropped) > 20 else "")
         warnings.warn(
-            f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} column(s): {', '.join(dropped)}",
+            f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} column(s): {shown}",
             HierlmWarning,
             stacklevel=3,
         )
@@ -230,11 +269,7 @@ def make_design(formula: str | ModelFormula, data: pd.DataFrame, weights=None, k
     for t in reterms:
         _check_finite(Value("num", t.values), f"the terms of {t.bar.source}")
 
-    w = None
-    if weights is not None:
-        w = data[weights].to_numpy(dtype=float)
-        if (w < 0).any():
-            raise DataError("weights must be non-negative")
+    w = None if weights is None else data[weights].to_numpy(dtype=float)
     return Design(
         formula=mf,
         y=y,

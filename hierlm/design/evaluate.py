@@ -75,13 +75,42 @@ class Evaluator:
         s = self.data[name]
         key = ("column", name)
         if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            kind = "cat"
+        elif pd.api.types.is_bool_dtype(s.dtype):
+            kind = "lgl"
+        elif pd.api.types.is_numeric_dtype(s.dtype):
+            kind = "num"
+        else:
+            raise DataError(f"column '{name}' has type {s.dtype}, which hierlm cannot use; convert it to numbers or "
+                            "strings")
+        if self.training:
+            self.state[("kind", name)] = kind
+        else:
+            kind = self._as_trained(s, name, kind)
+        if kind == "cat":
             return self._categorical(s, key, name)
-        if pd.api.types.is_bool_dtype(s.dtype):
+        if kind == "lgl":
             return Value("lgl", s.to_numpy(dtype=bool))
-        if pd.api.types.is_numeric_dtype(s.dtype):
-            x = s.to_numpy(dtype=float, na_value=np.nan)
-            return Value("num", x)
-        raise DataError(f"column '{name}' has type {s.dtype}, which hierlm cannot use; convert it to numbers or strings")
+        return Value("num", pd.to_numeric(s, errors="raise").to_numpy(dtype=float, na_value=np.nan))
+
+    def _as_trained(self, s: pd.Series, name: str, kind: str) -> str:
+        """New data: read column ``name`` as it was read when fitting (a factor stays a factor)."""
+        trained = self.state.get(("kind", name), kind)
+        if trained == kind or trained == "cat":
+            return trained
+        values = s.dropna()
+        if trained == "num" and kind == "lgl":
+            return "num"
+        if trained == "num":
+            converted = pd.to_numeric(values.astype(object), errors="coerce")
+            if converted.notna().all():
+                return "num"
+        elif trained == "lgl" and kind == "num" and values.isin([0, 1]).all():
+            return "lgl"
+        example = values.iloc[0] if len(values) else None
+        raise DataError(f"column '{name}' held {'numbers' if trained == 'num' else 'TRUE/FALSE values'} when the model "
+                        f"was fitted, but newdata has {s.dtype} values such as {example!r}; give newdata the same "
+                        "column types as the data the model was fitted to")
 
     def _categorical(self, s, key, what: str) -> Value:
         if self.training:

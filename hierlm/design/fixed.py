@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import DataError, FormulaError
 from ..formula import Node, TermList, deparse
 from .evaluate import Evaluator
+from .limits import check_cells
 from .value import Value
 
 __all__ = ["FixedSpec", "model_matrix", "contr_poly", "aliased_columns"]
@@ -90,6 +91,8 @@ def _variable_columns(v: Node, val: Value, coding: str | None) -> tuple[np.ndarr
         return val.data, [name + c for c in val.colnames]
     codes, levels, ordered = _factor_levels(val)
     k = len(levels)
+    check_cells(name, len(codes), k, "A factor with this many levels is better a grouping factor: (1 | "
+                f"{name}).")
     if coding == "indicators":
         contrast, names = np.eye(k), list(levels)
     elif ordered:
@@ -135,7 +138,17 @@ def model_matrix(termlist: TermList, ev: Evaluator, codings: list[dict] | None =
         codings = term_codings(termlist, values)
     blocks = [np.ones((ev.n, 1))] if termlist.intercept else []
     names = ["(Intercept)"] if termlist.intercept else []
+    total = len(names)
     for term, coding in zip(termlist.terms, codings):
+        width = 1
+        for v in termlist.ordered(term):
+            val = values[v]
+            width *= (val.data.shape[1] if val.kind == "mat" else 1 if val.kind == "num"
+                      else max(len(_factor_levels(val)[1]) - (coding.get(v) != "indicators"), 1))
+        total += width
+        label = ":".join(deparse(v) for v in termlist.ordered(term))
+        check_cells(label, ev.n, width)
+        check_cells(f"the fixed part up to '{label}'", ev.n, total)
         cols, cnames = np.ones((ev.n, 1)), [""]
         for v in termlist.ordered(term):
             m, vn = _variable_columns(v, values[v], coding.get(v))

@@ -77,6 +77,12 @@ def linear_predictor(
         t = terms[i]
         train = design.reterms[i]
         idx = t.index
+        if (idx < 0).any():
+            first = int(np.flatnonzero(idx < 0)[0])
+            raise DataError(
+                f"newdata has {int((idx < 0).sum())} row(s) with a missing value of the grouping factor "
+                f"'{t.group}' (first at position {first}); as lme4, hierlm does not guess a level: fill it in, or "
+                f"predict at the population level with re_form='~0'")
         new = idx >= train.nlevels
         if new.any() and not allow_new_levels:
             unseen = sorted({t.levels[k] for k in idx[new]})

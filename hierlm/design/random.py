@@ -17,6 +17,7 @@ from ..errors import DataError
 from ..formula import Bar
 from .evaluate import Evaluator
 from .fixed import model_matrix
+from .limits import check_cells
 
 __all__ = ["ReTerm", "build_reterms", "order_and_label", "make_names"]
 
@@ -99,6 +100,9 @@ def build_reterms(bars: tuple[Bar, ...], ev: Evaluator) -> list[ReTerm]:
         values, names, codings = _bar_columns(bar, ev)
         if len(names) == 0:
             raise DataError(f"the random-effect term {bar.source} has no columns")
+        if bar.correlated:  # per level a q × q covariance block: levels · q × q numbers
+            check_cells(bar.source, len(group.levels) * len(names), len(names),
+                        "Use (x || g) for independent terms, or fewer terms in the bar.")
         blocks = [(values, names, None)]
         if not bar.correlated:
             # (x || g): one independent block per model-matrix column (factor columns too)

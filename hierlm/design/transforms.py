@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import FormulaError
 from ..formula import Call, Num, Str, deparse
+from .limits import check_cells
 from .value import Value
 
 __all__ = ["FUNCTIONS", "poly_fit", "poly_predict"]
@@ -87,16 +88,20 @@ def _poly(ev: "Evaluator", node: Call) -> Value:
     x = ev(node.args[0]).numeric(deparse(node.args[0]))
     degree = _constant(_arg(node, 1, "degree", Num(1)), "degree", node)
     raw = bool(_constant(_arg(node, 2, "raw", Num(0)), "raw", node))
-    if not float(degree).is_integer() or degree < 1:
+    if isinstance(degree, str) or not np.isfinite(degree) or not float(degree).is_integer() or degree < 1:
         raise FormulaError(f"the degree in '{deparse(node)}' must be a positive whole number")
+    key = ("poly", node)
+    if ev.training:
+        unique = len(np.unique(x[~np.isnan(x)]))
+        if degree >= unique:
+            raise FormulaError(f"'{deparse(node)}': the degree ({degree:g}) must be less than the number of unique "
+                               f"points of the variable ({unique})")
+    check_cells(deparse(node), len(x), degree)
     degree = int(degree)
     names = [str(i) for i in range(1, degree + 1)]
     if raw:
         return Value("mat", np.vander(x, degree + 1, increasing=True)[:, 1:], colnames=names)
-    key = ("poly", node)
     if ev.training:
-        if len(np.unique(x[~np.isnan(x)])) <= degree:
-            raise FormulaError(f"'{deparse(node)}': the degree must be less than the number of unique points")
         Z, coefs = poly_fit(x, degree)
         ev.state[key] = coefs
     else:
@@ -158,6 +163,8 @@ def _cbind(ev: "Evaluator", node: Call) -> Value:
 def _round(ev: "Evaluator", node: Call) -> Value:
     x = ev(node.args[0]).numeric(deparse(node.args[0]))
     digits = _constant(_arg(node, 1, "digits", Num(0)), "digits", node)
+    if isinstance(digits, str) or not np.isfinite(digits) or not float(digits).is_integer() or abs(digits) > 308:
+        raise FormulaError(f"the digits of '{deparse(node)}' must be a whole number from -308 to 308")
     return Value("num", np.round(x, int(digits)))
 
 

@@ -567,7 +567,7 @@ class BayesFit(Fit):
         return services["hypothesis"](self, hypotheses, alpha=alpha, density=density)
 
     # -- saving ---------------------------------------------------------------------------------
-    def save(self, path):
+    def save(self, path, overwrite: bool = False):
         """Save the fit to the folder ``path`` (JSON + netCDF, never pickle).
 
         Read it back with :func:`hierlm.load`: nothing is resampled, every extractor gives the same
@@ -576,7 +576,12 @@ class BayesFit(Fit):
         Parameters
         ----------
         path : str or Path
-            Folder to write (created if needed): ``hierlm.json``, ``data.nc``, ``posterior.nc``.
+            Folder to write (created if needed; ``~`` is expanded): ``hierlm.json``, ``data.nc``,
+            ``posterior.nc``.  The save is atomic; an existing hierlm save there is replaced.
+        overwrite : bool, default False
+            Allow a folder that holds other files: hierlm then writes its own files beside them
+            (replacing files of the same names) and touches nothing else.  Without it such a folder
+            is refused.
 
         Returns
         -------
@@ -592,4 +597,4 @@ class BayesFit(Fit):
         >>> hl.load(folder).fixef().equals(b.fixef())
         True
         """
-        return save_fit(self, path)
+        return save_fit(self, path, overwrite=overwrite)

@@ -78,7 +78,10 @@ def check_fit(fit, stacklevel: int = 3) -> list[str]:
                         "which is slow and a sign of strongly correlated or badly scaled parameters. Try rescaling "
                         "predictors, a simpler random-effects structure, or maxdepth=12.")
     main = diagnostic_table(fit)
-    if len(main):
+    if D < dg.MIN_DRAWS:
+        msgs.append(f"with {D} draw(s) per chain, R-hat and the effective sample size cannot be computed (they need "
+                    f"{dg.MIN_DRAWS} or more); the posterior summaries are not checked. Run more draws (draws=1000)")
+    elif len(main):
         bad = main[main["R-hat"] > 1.01]
         if len(bad):
             worst = bad["R-hat"].idxmax()

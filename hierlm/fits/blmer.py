@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..design import check_gaussian_response, check_groups, covariance, get_family, make_design, response_of
+from ..design import check_model, covariance, get_family, make_design, response_of
 from ..engines.bayes import spec as S
 from ..engines.bayes.posterior import build_tree
 from ..engines.bayes.priors import resolve_priors
@@ -45,7 +45,8 @@ def _check_int(name: str, value, low: int, hint: str) -> int:
 
 def _validate(draws, tune, chains, seed, sampler, method, target_accept, cores, init, sample_prior, kw):
     draws = _check_int("draws", draws, 1, "e.g. draws=1000 (per chain, after tuning)")
-    tune = _check_int("tune", tune, 0, "e.g. tune=1000 (warm-up iterations per chain)")
+    tune = _check_int("tune", tune, 1, "e.g. tune=1000 (warm-up iterations per chain; NUTS needs some to adapt "
+                                       "its step size)")
     chains = _check_int("chains", chains, 1, "e.g. chains=4 (R-hat needs at least 2)")
     if seed is not None:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
@@ -67,6 +68,11 @@ def _validate(draws, tune, chains, seed, sampler, method, target_accept, cores, 
             or (isinstance(sample_prior, str) and sample_prior in ("no", "yes", "only"))):
         raise SamplingError(f"sample_prior must be None, 'yes' (also draw from the prior) or 'only', "
                             f"not {sample_prior!r}")
+    if "maxdepth" in kw:
+        kw["maxdepth"] = _check_int("maxdepth", kw["maxdepth"], 1, "e.g. maxdepth=12 (at most 2**maxdepth leapfrog "
+                                                                  "steps per draw; the default is 10)")
+        if kw["maxdepth"] > 30:
+            raise SamplingError(f"maxdepth must be at most 30 (2**30 leapfrog steps per draw), got {kw['maxdepth']}")
     if kw.get("mass_matrix", "diag") not in ("diag", "low_rank"):
         raise SamplingError(f"mass_matrix must be 'diag' or 'low_rank', not {kw['mass_matrix']!r}")
     unknown = [k for k in kw if k not in _EXTRA]
@@ -96,8 +102,9 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
     draws, tune, chains : int
         Draws kept and warm-up iterations per chain; number of chains.
     seed : int, optional
-        Makes the fit bit-for-bit reproducible on the same machine; None draws one (stored in
-        ``fit.idata.attrs["seed"]``).
+        Makes the fit bit-for-bit reproducible on the same machine (same hierlm, numba and CPU); on
+        another machine the draws differ in the last bits and the summaries agree within Monte Carlo
+        error.  None draws one (stored in ``fit.idata.attrs["seed"]``).
     sampler : {None, "nutpie", "pymc", "numpyro", "blackjax", "nutpie-pymc"}
     progressbar : bool
     method : {"auto", "joint", "marginal"}
@@ -215,20 +222,18 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
     return fit
 
 
-def prepare(formula, data, family="gaussian", weights=None):
-    """Formula + data → design, family and canonical response, with the checks every engine makes."""
+def prepare(formula, data, family="gaussian", weights=None, check_response: bool = True):
+    """Formula + data → design, family and canonical response, with the checks every engine makes.
+
+    ``check_response=False`` skips the checks of the response's values (SBC and recovery simulate it).
+    """
     fam = get_family(family)
     design = make_design(formula, data, weights=weights)
     if not design.reterms:
         raise DataError(f"the formula '{design.formula.text}' has no random-effects term such as (1 | g); "
                         "blmer fits mixed models")
-    if fam.name == "gaussian":
-        check_groups(design, gaussian=True)
-        check_gaussian_response(design)
-        if design.weights is not None and np.any(design.weights <= 0):
-            raise DataError("blmer needs positive weights for a Gaussian model; drop the rows with weight 0")
-    else:
-        check_groups(design, gaussian=False)
+    check_model(design, fam, response=check_response)
+    if fam.name != "gaussian":
         if design.weights is not None and fam.name in ("poisson", "negbinomial"):
             raise DataError(f"weights= is not available for family='{fam.name}' in blmer; model exposure with an "
                             "offset, e.g. count ~ x + offset(log(exposure)) + (1 | g)")

@@ -434,7 +434,7 @@ class FrequentistFit(Fit):
         diag = np.concatenate([np.diag(lam) for lam in self.lambdas()]) if self.design.reterms else np.zeros(0)
         return bool(np.any(diag < tol))
 
-    def save(self, path):
+    def save(self, path, overwrite: bool = False):
         """Save the fit to the folder ``path`` (JSON + netCDF, never pickle).
 
         Read it back with :func:`hierlm.load`; nothing is refitted, and every extractor gives the same
@@ -443,7 +443,12 @@ class FrequentistFit(Fit):
         Parameters
         ----------
         path : str or Path
-            Folder to write (created if needed): ``hierlm.json``, ``data.nc``, ``arrays.nc``.
+            Folder to write (created if needed; ``~`` is expanded): ``hierlm.json``, ``data.nc``,
+            ``arrays.nc``.  The save is atomic; an existing hierlm save there is replaced.
+        overwrite : bool, default False
+            Allow a folder that holds other files: hierlm then writes its own files beside them
+            (replacing files of the same names) and touches nothing else.  Without it such a folder
+            is refused.
 
         Returns
         -------
@@ -461,7 +466,7 @@ class FrequentistFit(Fit):
         >>> hl.load(folder).fixef().equals(m.fixef())
         True
         """
-        return save_fit(self, path)
+        return save_fit(self, path, overwrite=overwrite)
 
     def aic(self) -> float:
         """Akaike information criterion, −2 logLik + 2 npar (lme4's ``AIC``).

@@ -11,7 +11,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from ..design import Design, GlmResponse, check_groups, get_family, make_design, response_of
+from ..design import Design, GlmResponse, check_model, get_family, make_design, response_of
 from ..engines.frequentist import GlmmProblem
 from ..errors import HierlmError, HierlmWarning
 from .frequentist import FrequentistFit
@@ -321,6 +321,6 @@ def glmer(formula: str, data: pd.DataFrame, family, weights=None, nAGQ: int = 1)
                       "as lme4's glmer does; call hl.lmer directly", HierlmWarning, stacklevel=2)
         return lmer(formula, data, weights=weights)
     design = make_design(formula, data, weights=weights)
-    check_groups(design, gaussian=False)
+    check_model(design, fam)
     nAGQ = _check_nagq(nAGQ, design, fam)
     return fit_glmm(design, fam, nAGQ)

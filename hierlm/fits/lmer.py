@@ -10,7 +10,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from ..design import Design, check_gaussian_response, check_groups, get_family, make_design
+from ..design import Design, check_model, get_family, make_design
 from ..engines.frequentist import LmmProblem, LmmSolution
 from ..errors import HierlmError, HierlmWarning
 from .frequentist import FrequentistFit
@@ -312,6 +312,5 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, star
     if not isinstance(reml, (bool, np.bool_)):
         raise HierlmError(f"reml must be True (REML) or False (maximum likelihood), not {reml!r}")
     design = make_design(formula, data, weights=weights)
-    check_groups(design, gaussian=True)
-    check_gaussian_response(design)
+    check_model(design, "gaussian")
     return fit_lmm(design, reml=reml, start=start)

@@ -12,9 +12,9 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import HierlmError
-from ..storage import FORMAT_VERSION, jsonable, write_folder
+from ..storage import jsonable, write_folder
 
-__all__ = ["save_fit"]
+__all__ = ["save_fit", "design_signature"]
 
 
 def _frequentist_state(fit) -> tuple[dict, dict]:
@@ -44,22 +44,28 @@ def _bayes_state(fit) -> dict:
             "centred": [b.centred for b in fit.spec.blocks], "hier_centre": fit.spec.hier_centre}
 
 
-def save_fit(fit, path):
-    """Write ``fit`` to the folder ``path`` (see :mod:`hierlm.storage.format`); returns the folder."""
+def design_signature(design) -> dict:
+    """What a design looks like (rows, fixed-effect names, blocks with their levels), to check a reloaded one."""
+    return {"n": int(design.n), "xnames": list(design.xnames),
+            "blocks": [{"label": t.label, "group": t.group, "columns": list(t.columns), "levels": list(t.levels)}
+                       for t in design.reterms]}
+
+
+def save_fit(fit, path, overwrite: bool = False):
+    """Write ``fit`` to the folder ``path`` (see :mod:`hierlm.storage`); returns the folder."""
     design = fit.design
     if design.data is None:
         raise HierlmError("this fit does not keep its data (keep_data=False), so it cannot be saved")
-    kind = type(fit).__name__
     meta = {
-        "format_version": FORMAT_VERSION,
         "hierlm_version": __version__,
-        "kind": kind,
+        "kind": type(fit).__name__,
         "formula": design.formula.text,
         "weights": None if design.weights is None else design.weights.tolist(),
+        "design": design_signature(design),
     }
     if fit.kind.bayesian:
         meta["bayes"] = _bayes_state(fit)
-        return write_folder(path, meta, design.data, tree=fit.idata)
+        return write_folder(path, meta, design.data, tree=fit.idata, overwrite=overwrite)
     scalars, arrays = _frequentist_state(fit)
     meta["fit"] = scalars
-    return write_folder(path, meta, design.data, arrays=arrays)
+    return write_folder(path, meta, design.data, arrays=arrays, overwrite=overwrite)

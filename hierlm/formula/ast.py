@@ -101,7 +101,7 @@ def _name(s: str) -> str:
 
 
 def deparse(node: Node) -> str:
-    """Write a node as R's ``deparse()`` does.
+    """Write a node as R's ``deparse()`` does (iteratively: a formula of thousands of terms is fine).
 
     Examples
     --------
@@ -111,49 +111,61 @@ def deparse(node: Node) -> str:
     >>> deparse(parse_expr("log(x+1)"))
     'log(x + 1)'
     """
-    if isinstance(node, Name):
-        return _name(node.id)
-    if isinstance(node, Bool):
-        return "TRUE" if node.value else "FALSE"
-    if isinstance(node, Num):
-        return format_number(node.value)
-    if isinstance(node, Str):
-        return '"' + node.value.replace('"', '\\"') + '"'
-    if isinstance(node, Call):
-        parts = [deparse(a) for a in node.args] + [f"{k} = {deparse(v)}" for k, v in node.kwargs]
-        return f"{node.func}({', '.join(parts)})"
-    if isinstance(node, Paren):
-        return f"({deparse(node.expr)})"
-    if isinstance(node, UnaryOp):
-        return f"{node.op}{deparse(node.operand)}"
-    if isinstance(node, BinOp):
-        left, right = deparse(node.left), deparse(node.right)
-        if node.op in _SPACED or node.op.startswith("%"):
-            return f"{left} {node.op} {right}"
-        return f"{left}{node.op}{right}"
-    raise TypeError(f"not a formula node: {node!r}")
+    out: list[str] = []
+    stack: list = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, str):
+            out.append(n)
+        elif isinstance(n, Name):
+            out.append(_name(n.id))
+        elif isinstance(n, Bool):
+            out.append("TRUE" if n.value else "FALSE")
+        elif isinstance(n, Num):
+            out.append(format_number(n.value))
+        elif isinstance(n, Str):
+            out.append('"' + n.value.replace('"', '\\"') + '"')
+        elif isinstance(n, Call):
+            items: list = [f"{n.func}("]
+            parts = list(n.args) + [(k, v) for k, v in n.kwargs]
+            for i, part in enumerate(parts):
+                if i:
+                    items.append(", ")
+                if isinstance(part, tuple):
+                    items += [f"{part[0]} = ", part[1]]
+                else:
+                    items.append(part)
+            items.append(")")
+            stack.extend(reversed(items))
+        elif isinstance(n, Paren):
+            stack.extend(reversed(["(", n.expr, ")"]))
+        elif isinstance(n, UnaryOp):
+            stack.extend(reversed([n.op, n.operand]))
+        elif isinstance(n, BinOp):
+            op = f" {n.op} " if n.op in _SPACED or n.op.startswith("%") else n.op
+            stack.extend(reversed([n.left, op, n.right]))
+        else:
+            raise TypeError(f"not a formula node: {n!r}")
+    return "".join(out)
 
 
 def names_in(node: Node) -> list[str]:
     """Variable names a node refers to, in order of first appearance (function names excluded)."""
     out: list[str] = []
-
-    def walk(n: Node) -> None:
+    seen: set[str] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
         if isinstance(n, Name):
-            if n.id not in out:
+            if n.id not in seen:
+                seen.add(n.id)
                 out.append(n.id)
         elif isinstance(n, Call):
-            for a in n.args:
-                walk(a)
-            for _, v in n.kwargs:
-                walk(v)
+            stack.extend(reversed(list(n.args) + [v for _, v in n.kwargs]))
         elif isinstance(n, BinOp):
-            walk(n.left)
-            walk(n.right)
+            stack.extend([n.right, n.left])
         elif isinstance(n, UnaryOp):
-            walk(n.operand)
+            stack.append(n.operand)
         elif isinstance(n, Paren):
-            walk(n.expr)
-
-    walk(node)
+            stack.append(n.expr)
     return out

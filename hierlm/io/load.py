@@ -1,13 +1,17 @@
 """``hl.load``: a saved folder back to the fit it was, without refitting.
 
 The design is rebuilt from the stored formula and data (formulas are interpreted by hierlm's own
-evaluator, never ``eval``), then the fit from the stored numbers, so every extractor gives the same
-numbers.  Loading sits at the top of the package because it builds fit objects of every kind; the
-format itself is :mod:`hierlm.storage`'s.
+evaluator, never ``eval``, and every transform checks its size before it allocates), then the fit
+from the stored numbers, so every extractor gives the same numbers.  Before anything is built, the
+folder is checked (:mod:`hierlm.storage`): file digests, declared array sizes, and then that the
+rebuilt design has the rows, names and levels the save records and that every array has the shape
+the design implies — a tampered or inconsistent save raises :class:`~hierlm.HierlmError` naming the
+file.  Loading sits at the top of the package because it builds fit objects of every kind.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -17,39 +21,110 @@ from ..engines.bayes.priors import Prior, PriorSet
 from ..engines.bayes.spec import build_spec
 from ..errors import HierlmError
 from ..fits import BayesFit, GlmerFit, LmerFit
+from ..fits.storage import design_signature
 from ..storage import read_arrays, read_frame, read_meta, read_tree
 
 __all__ = ["load"]
 
 
-def _frequentist(kind: str, design, scalars: dict, arrays: dict):
-    nb = sum(1 for k in arrays if k.startswith("b") and k[1:].isdigit())
-    optinfo = dict(scalars.get("optinfo", {}))
+def _get(d: dict, key: str, kind, where: str):
+    v = d.get(key) if isinstance(d, dict) else None
+    if not isinstance(v, kind) or isinstance(v, bool) and kind is not bool:
+        raise HierlmError(f"{where}: '{key}' is missing or not a {getattr(kind, '__name__', kind)}")
+    return v
+
+
+def _check_design(folder, meta: dict, design) -> None:
+    want = meta.get("design")
+    have = design_signature(design)
+    if want != have:
+        what = next((k for k in ("n", "xnames", "blocks") if not isinstance(want, dict) or want.get(k) != have[k]),
+                    "design")
+        raise HierlmError(f"'{folder}/hierlm.json' does not match its data: the rebuilt model differs in '{what}' "
+                          f"(saved {str((want or {}).get(what))[:120]}, rebuilt {str(have[what])[:120]}); the save "
+                          "is inconsistent")
+
+
+def _shape(folder, name: str, arr, shape: tuple) -> np.ndarray:
+    if arr is None or np.shape(arr) != shape:
+        raise HierlmError(f"'{folder}/arrays.nc': '{name}' has shape {None if arr is None else np.shape(arr)}, "
+                          f"but the model needs {shape}; the save is inconsistent")
+    return arr
+
+
+def _frequentist(folder, kind: str, design, meta: dict, arrays: dict):
+    where = f"'{folder}/hierlm.json'"
+    scalars = _get(meta, "fit", dict, where)
+    p, n = design.p, design.n
+    sizes = [t.ncols for t in design.reterms]
+    ntheta = sum(q * (q + 1) // 2 for q in sizes)
+    theta = _shape(folder, "theta", arrays.get("theta"), (ntheta,))
+    beta = _shape(folder, "beta", arrays.get("beta"), (p,))
+    vcov = _shape(folder, "vcov_beta", arrays.get("vcov_beta"), (p, p))
+    b = [_shape(folder, f"b{i}", arrays.get(f"b{i}"), (t.nlevels, t.ncols)) for i, t in enumerate(design.reterms)]
+    optinfo = dict(_get(scalars, "optinfo", dict, where))
     optinfo.update({k.split("__", 1)[1]: v for k, v in arrays.items() if k.startswith("optinfo__")})
-    fam = get_family(scalars["family"])
-    if scalars.get("nb_theta") is not None:
-        fam = replace(fam, theta=scalars["nb_theta"])
-    common = dict(design=design, theta=arrays["theta"], beta=arrays["beta"], b=[arrays[f"b{i}"] for i in range(nb)],
-                  sigma_=scalars["sigma_"], vcov_beta=arrays["vcov_beta"], objective=scalars["objective"],
-                  family=fam, optinfo=optinfo)
+    fam = get_family(_get(scalars, "family", str, where))
+    nb_theta = scalars.get("nb_theta")
+    if nb_theta is not None:
+        fam = replace(fam, theta=float(nb_theta))
+    for key in ("sigma_", "objective"):
+        v = scalars.get(key)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v):
+            raise HierlmError(f"{where}: '{key}' is missing or not a finite number")
+    common = dict(design=design, theta=theta, beta=beta, b=b, sigma_=float(scalars["sigma_"]), vcov_beta=vcov,
+                  objective=float(scalars["objective"]), family=fam, optinfo=optinfo)
     if kind == "LmerFit":
-        return LmerFit(**common, reml=scalars["reml"])
+        return LmerFit(**common, reml=_get(scalars, "reml", bool, where))
     _, resp = response_of(design, fam)
-    ncv = sum(1 for k in arrays if k.startswith("cond_var"))
-    return GlmerFit(**common, response=resp, nAGQ=scalars.get("nAGQ", 1), nb_theta=scalars.get("nb_theta"),
-                    eta=arrays.get("eta"), mu=arrays.get("mu"),
-                    cond_var_=[arrays[f"cond_var{i}"] for i in range(ncv)] or None)
+    nagq = scalars.get("nAGQ", 1)
+    if not isinstance(nagq, int) or isinstance(nagq, bool) or not 0 <= nagq <= 25:
+        raise HierlmError(f"{where}: 'nAGQ' must be a whole number from 0 to 25, not {nagq!r}")
+    cond = [_shape(folder, f"cond_var{i}", arrays.get(f"cond_var{i}"), (t.nlevels, t.ncols, t.ncols))
+            for i, t in enumerate(design.reterms)]
+    return GlmerFit(**common, response=resp, nAGQ=nagq, nb_theta=nb_theta,
+                    eta=_shape(folder, "eta", arrays.get("eta"), (n,)), mu=_shape(folder, "mu", arrays.get("mu"), (n,)),
+                    cond_var_=cond)
 
 
-def _bayes(path, meta: dict, design) -> BayesFit:
-    info = meta["bayes"]
-    fam, resp = response_of(design, info["family"])
-    priors = PriorSet([dict(r, prior=Prior(r["prior"]["dist"], **r["prior"]["params"])) for r in info["priors"]])
+def _bayes(folder, meta: dict, design) -> BayesFit:
+    where = f"'{folder}/hierlm.json'"
+    info = _get(meta, "bayes", dict, where)
+    fam, resp = response_of(design, _get(info, "family", str, where))
+    try:
+        priors = PriorSet([dict(r, prior=Prior(r["prior"]["dist"], **r["prior"]["params"]))
+                           for r in _get(info, "priors", list, where)])
+    except (KeyError, TypeError) as err:
+        raise HierlmError(f"{where}: the priors are malformed ({err})") from err
     spec = build_spec(design, fam, resp, priors)
-    for b, c in zip(spec.blocks, info["centred"]):
+    centred = _get(info, "centred", list, where)
+    if len(centred) != len(spec.blocks):
+        raise HierlmError(f"{where}: 'centred' has {len(centred)} flags for {len(spec.blocks)} blocks")
+    for b, c in zip(spec.blocks, centred):
         b.centred = bool(c)
-    spec.hier_centre = info["hier_centre"]
-    return BayesFit(design, fam, resp, spec, read_tree(path), priors, info["settings"])
+    spec.hier_centre = _get(info, "hier_centre", dict, where)
+    tree = read_tree(folder, meta)
+    _check_posterior(folder, tree, spec, design)
+    return BayesFit(design, fam, resp, spec, tree, priors, _get(info, "settings", dict, where))
+
+
+def _check_posterior(folder, tree, spec, design) -> None:
+    if "posterior" not in tree.children:
+        raise HierlmError(f"'{folder}/posterior.nc' has no posterior group")
+    post = tree["posterior"]
+    need = {"beta": (design.p,)} if design.p else {}
+    for b in spec.blocks:
+        need[f"r_{b.v}"] = (b.J, b.q)
+        need[f"sd_{b.v}"] = (b.q,)
+    if spec.disp_name:
+        need[spec.disp_name] = ()
+    for name, shape in need.items():
+        if name not in post.data_vars or post[name].shape[2:] != shape or post[name].ndim != 2 + len(shape):
+            got = post[name].shape[2:] if name in post.data_vars else "missing"
+            raise HierlmError(f"'{folder}/posterior.nc': '{name}' is {got}, but the model needs {shape} per draw; "
+                              "the save is inconsistent")
+    if "beta" in need and list(map(str, post["beta"].coords.get("coef", post["beta"]).values)) != list(design.xnames):
+        raise HierlmError(f"'{folder}/posterior.nc': the fixed effects are not named {list(design.xnames)}")
 
 
 def load(path):
@@ -58,11 +133,18 @@ def load(path):
     Parameters
     ----------
     path : str or Path
-        The folder ``fit.save`` wrote.
+        The folder ``fit.save`` wrote (``~`` is expanded).
 
     Returns
     -------
     LmerFit, GlmerFit or BayesFit
+
+    Raises
+    ------
+    HierlmError
+        When the folder is not an intact hierlm save: a missing, truncated or changed file (checked
+        by digest), an edited ``hierlm.json``, arrays whose shapes or names do not fit the model, or
+        a save from a newer hierlm.
 
     Examples
     --------
@@ -72,13 +154,18 @@ def load(path):
     >>> back.sigma() == m.sigma()
     True
     """
-    meta = read_meta(path)
-    data = read_frame(path, meta)
-    weights = None if meta["weights"] is None else np.asarray(meta["weights"])
-    design = make_design(meta["formula"], data, weights=weights)
+    folder, meta = read_meta(path)
+    data = read_frame(folder, meta)
+    weights = meta.get("weights")
+    if weights is not None and (not isinstance(weights, list) or len(weights) != len(data)):
+        raise HierlmError(f"'{folder}/hierlm.json': 'weights' must list one weight per data row ({len(data)})")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the warnings of the original fit (dropped rows, aliased columns)
+        design = make_design(meta["formula"], data, weights=None if weights is None else np.asarray(weights, float))
+    _check_design(folder, meta, design)
     kind = meta["kind"]
     if kind in {"LmerFit", "GlmerFit"}:
-        return _frequentist(kind, design, meta["fit"], read_arrays(path))
+        return _frequentist(folder, kind, design, meta, read_arrays(folder, meta))
     if kind == "BayesFit":
-        return _bayes(path, meta, design)
-    raise HierlmError(f"'{path}' holds an unknown kind of fit: {kind!r}")
+        return _bayes(folder, meta, design)
+    raise HierlmError(f"'{folder}' holds an unknown kind of fit: {kind!r}")

@@ -10,77 +10,33 @@
 
 This layer knows the format only (data frames, arrays, metadata); it sits below the fits, which
 hand it their state (:mod:`hierlm.fits.storage`), and :func:`hierlm.load` at the top reads it back.
-Nothing executable is ever read, so a saved fit from a stranger is safe to open.
+Nothing executable is ever read, and nothing is read before its size and digest are checked, so a
+saved fit from a stranger is safe to open, in code and in memory.  Writing is atomic and never
+touches files hierlm did not write (:mod:`.folder`); column types, categories and row labels come
+back exactly (:mod:`.frames`).
 """
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import numpy as np
 import pandas as pd
 
 from ..errors import HierlmError
+from .folder import check_file, read_manifest, write_save
+from .frames import columns_to_frame, frame_to_columns
 
-__all__ = ["FORMAT_VERSION", "write_folder", "read_meta", "read_frame", "read_arrays", "read_tree",
-           "frame_to_dataset", "dataset_to_frame", "arrays_to_dataset", "jsonable"]
+__all__ = ["FORMAT_VERSION", "write_folder", "read_meta", "read_frame", "read_arrays", "read_tree", "jsonable"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _ENGINE = "h5netcdf"
-
-
-# -- data frames ------------------------------------------------------------------------------
-def frame_to_dataset(df: pd.DataFrame) -> tuple[xr.Dataset, dict]:
-    import xarray as xr
-
-    types, cols = {}, {}
-    for c in df.columns:
-        s = df[c]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            types[c] = {"kind": "category", "levels": [str(v) for v in s.cat.categories], "ordered": bool(s.cat.ordered)}
-            cols[c] = ("row", s.cat.codes.to_numpy().astype(np.int32))
-        elif pd.api.types.is_bool_dtype(s.dtype):
-            types[c] = {"kind": "bool"}
-            cols[c] = ("row", s.to_numpy(dtype=np.int8))
-        elif pd.api.types.is_numeric_dtype(s.dtype):
-            types[c] = {"kind": "numeric", "dtype": str(s.dtype)}
-            cols[c] = ("row", s.to_numpy(dtype=float))
-        else:
-            types[c] = {"kind": "string"}
-            cols[c] = ("row", s.astype(str).to_numpy(dtype=str))
-    ds = xr.Dataset({f"col{i}": v for i, v in enumerate(cols.values())})
-    return ds, {"columns": list(df.columns), "types": types, "index": [str(v) for v in df.index]}
-
-
-def dataset_to_frame(ds: xr.Dataset, meta: dict) -> pd.DataFrame:
-    out = {}
-    for i, c in enumerate(meta["columns"]):
-        t = meta["types"][c]
-        v = ds[f"col{i}"].values
-        if t["kind"] == "category":
-            out[c] = pd.Categorical.from_codes(v.astype(int), categories=t["levels"], ordered=t["ordered"])
-        elif t["kind"] == "bool":
-            out[c] = v.astype(bool)
-        elif t["kind"] == "numeric":
-            out[c] = v.astype(t["dtype"]) if t["dtype"].startswith(("int", "float")) else v
-        else:
-            out[c] = v.astype(str).astype(object)
-    return pd.DataFrame(out, index=meta.get("index"))
-
-
-# -- arrays -----------------------------------------------------------------------------------
-def arrays_to_dataset(arrays: dict[str, np.ndarray]) -> xr.Dataset:
-    import xarray as xr
-
-    data = {}
-    for k, v in arrays.items():
-        a = np.asarray(v, dtype=float)
-        data[k] = xr.Variable([f"{k}_dim{j}" for j in range(a.ndim)], a)
-    return xr.Dataset(data)
+#: declared array bytes allowed per byte of file (hierlm writes uncompressed netCDF)
+_MAX_EXPANSION = 4
 
 
 def jsonable(x):
+    """``x`` with numpy scalars and arrays turned into JSON values (other objects dropped)."""
     if isinstance(x, dict):
         return {str(k): jsonable(v) for k, v in x.items() if jsonable(v) is not _SKIP}
     if isinstance(x, (list, tuple)):
@@ -97,54 +53,80 @@ def jsonable(x):
 _SKIP = object()
 
 
+def _variables(arrays: dict[str, np.ndarray]):
+    import xarray as xr
+
+    return xr.Dataset({k: xr.Variable([f"{k}_dim{j}" for j in range(np.ndim(v))], np.asarray(v))
+                       for k, v in arrays.items()})
 
 
-# -- folders ----------------------------------------------------------------------------------------
-META = "hierlm.json"
-
-
-def write_folder(path, meta: dict, data: pd.DataFrame, arrays: dict | None = None, tree=None) -> pathlib.Path:
-    """Write a saved fit: ``hierlm.json``, ``data.nc`` and ``arrays.nc`` or ``posterior.nc`` (a DataTree)."""
-    path = pathlib.Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    data_ds, data_meta = frame_to_dataset(data)
-    meta = dict(meta, data=data_meta)
-    data_ds.to_netcdf(path / "data.nc", engine=_ENGINE)
+def write_folder(path, meta: dict, data: pd.DataFrame, arrays: dict | None = None, tree=None,
+                 overwrite: bool = False) -> pathlib.Path:
+    """Write a saved fit: ``data.nc``, then ``arrays.nc`` or ``posterior.nc`` (a DataTree), then ``hierlm.json``."""
+    columns, data_meta = frame_to_columns(data)
+    writers = {"data.nc": lambda f: _variables(columns).to_netcdf(f, engine=_ENGINE)}
     if arrays is not None:
-        arrays_to_dataset(arrays).to_netcdf(path / "arrays.nc", engine=_ENGINE)
+        arr = {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
+        writers["arrays.nc"] = lambda f: _variables(arr).to_netcdf(f, engine=_ENGINE)
     if tree is not None:
-        tree.to_netcdf(path / "posterior.nc", engine=_ENGINE)
-    (path / META).write_text(json.dumps(meta, indent=1))
-    return path
+        writers["posterior.nc"] = lambda f: tree.to_netcdf(f, engine=_ENGINE)
+    meta = dict(meta, format_version=FORMAT_VERSION, data=data_meta)
+    return write_save(path, writers, meta, overwrite=overwrite)
 
 
-def read_meta(path) -> dict:
-    """The metadata of a saved fit (HierlmError when ``path`` is not one, or from a newer hierlm)."""
-    path = pathlib.Path(path)
-    meta_file = path / META
-    if not meta_file.is_file():
-        raise HierlmError(f"'{path}' is not a saved hierlm fit (no hierlm.json inside)")
-    meta = json.loads(meta_file.read_text())
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise HierlmError(f"'{path}' was written by a newer hierlm ({meta.get('hierlm_version')}); upgrade to read it")
-    return meta
+def read_meta(path) -> tuple[pathlib.Path, dict]:
+    """``(folder, metadata)`` of a saved fit, checked (HierlmError when it is not an intact hierlm save)."""
+    folder, meta = read_manifest(path)
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise HierlmError(f"'{folder}/hierlm.json' has format_version {version!r}; expected a whole number")
+    if version > FORMAT_VERSION:
+        raise HierlmError(f"'{folder}' was written by a newer hierlm ({meta.get('hierlm_version')}); upgrade to read it")
+    if version < FORMAT_VERSION:
+        raise HierlmError(f"'{folder}' was written in an older format ({version}) that this hierlm cannot check; "
+                          "refit the model and save it again")
+    for key, kind in (("kind", str), ("formula", str), ("data", dict)):
+        if not isinstance(meta.get(key), kind):
+            raise HierlmError(f"'{folder}/hierlm.json' has no valid '{key}'")
+    return folder, meta
 
 
-def read_frame(path, meta: dict) -> pd.DataFrame:
+def _open_checked(folder: pathlib.Path, meta: dict, name: str, tree: bool = False):
+    """Open a netCDF file of the save lazily, after its digest, and check its declared size before loading."""
     import xarray as xr
 
-    with xr.open_dataset(pathlib.Path(path) / "data.nc", engine=_ENGINE) as ds:
-        return dataset_to_frame(ds.load(), meta["data"])
+    path = check_file(folder, meta, name)
+    try:
+        obj = xr.open_datatree(path, engine=_ENGINE) if tree else xr.open_dataset(path, engine=_ENGINE)
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise HierlmError(f"'{path}' cannot be read as netCDF ({type(err).__name__}: {err}); the save is damaged") from err
+    nodes = obj.subtree if tree else [obj]
+    declared = sum(v.size * v.dtype.itemsize for node in nodes for v in (node.variables.values() if tree
+                                                                       else node.variables.values()))
+    if declared > _MAX_EXPANSION * path.stat().st_size + 2**20:
+        obj.close()
+        raise HierlmError(f"'{path}' declares {declared:,} bytes of arrays in a {path.stat().st_size:,}-byte file; "
+                          "hierlm writes uncompressed files, so this is not one of its saves. Refusing to load it")
+    return obj
 
 
-def read_arrays(path) -> dict[str, np.ndarray]:
-    import xarray as xr
+def read_frame(folder: pathlib.Path, meta: dict) -> pd.DataFrame:
+    """The data the model used."""
+    with _open_checked(folder, meta, "data.nc") as ds:
+        columns = {k: ds[k].values for k in ds.data_vars}
+    return columns_to_frame(columns, meta["data"])
 
-    with xr.open_dataset(pathlib.Path(path) / "arrays.nc", engine=_ENGINE) as ds:
-        return {k: ds[k].values for k in ds.data_vars}
+
+def read_arrays(folder: pathlib.Path, meta: dict) -> dict[str, np.ndarray]:
+    """The fitted arrays of a frequentist save."""
+    with _open_checked(folder, meta, "arrays.nc") as ds:
+        return {k: np.asarray(ds[k].values, dtype=float) for k in ds.data_vars}
 
 
-def read_tree(path):
-    import xarray as xr
-
-    return xr.open_datatree(pathlib.Path(path) / "posterior.nc", engine=_ENGINE).load()
+def read_tree(folder: pathlib.Path, meta: dict):
+    """The posterior DataTree of a Bayesian save."""
+    tree = _open_checked(folder, meta, "posterior.nc", tree=True)
+    try:
+        return tree.load()
+    finally:
+        tree.close()

@@ -30,7 +30,7 @@ def _blmer(formula, data, **kw):
 # -- sampler settings -----------------------------------------------------------------------------
 @pytest.mark.parametrize("arg, value, low", [
     ("draws", 0, 1), ("draws", -5, 1), ("draws", 10.0, 1), ("draws", "100", 1), ("draws", True, 1),
-    ("tune", -1, 0), ("tune", 2.5, 0), ("tune", "a", 0), ("tune", None, 0),
+    ("tune", -1, 1), ("tune", 2.5, 1), ("tune", "a", 1), ("tune", None, 1), ("tune", 0, 1),
     ("chains", 0, 1), ("chains", -2, 1), ("chains", 2.0, 1), ("chains", "4", 1),
 ])
 def test_counts_must_be_whole_numbers(sleep, arg, value, low):
@@ -228,9 +228,12 @@ def test_poisson_weights_point_to_offset(counts):
         _blmer("y ~ x + (1 | g)", counts, family="poisson", weights="n")
 
 
-def test_gaussian_zero_weight(counts):
-    with pytest.raises(hl.DataError, match="blmer needs positive weights for a Gaussian model"):
-        _blmer("y ~ x + (1 | g)", counts.assign(w=(counts.index > 0) * 1.0), weights="w")
+def test_gaussian_zero_weight_rows_are_dropped(counts):
+    """Every engine drops rows of weight 0 from n, as R's lm() does (they used to be refused by blmer and
+    counted by lmer)."""
+    with pytest.warns(hl.HierlmWarning, match=r"1 row\(s\) with weight 0 dropped"):
+        fit = _blmer("y ~ x + (1 | g)", counts.assign(w=(counts.index > 0) * 1.0), weights="w")
+    assert fit.nobs() == len(counts) - 1
 
 
 def test_infinite_response(counts):

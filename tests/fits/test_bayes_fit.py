@@ -6,7 +6,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from test_bayes_core import _restore_recursion_limit  # noqa: F401  (autouse fixture)
 
 import hierlm as hl
 from hierlm.engines.bayes import posterior as posterior_mod

@@ -179,17 +179,19 @@ def test_init_jitter_is_relative_to_the_scale():
         assert 0.2 < np.min(sd_x) and np.max(sd_x) < 1.0, (cx, sd_x)  # REML: sd(x) = 0.42
 
 
+# R-hat < 1.01 needs a margin over its Monte Carlo spread: with 4 x 400 draws this pair's max R-hat ranged up
+# to 1.011 by seed alone (no scaling involved), so these checks use 1000 draws per chain
 @pytest.mark.parametrize("cx, cy", [(1e4, 1.0), (1.0, 1e6)])
 def test_bayes_sleepstudy_rescaled(cx, cy):
     formula, d = case_data("sleepstudy")
-    check_pair(formula, d, cx, cy, draws=400, tune=400)
+    check_pair(formula, d, cx, cy, draws=1000, tune=400)
 
 
 def test_bayes_response_far_from_zero():
     """y + 1e9 on the marginal route (regression: its residual sum of squares was ỹᵀỹ − 2βᵀX̃ᵀỹ + …,
     all digits lost, R-hat 6)."""
     formula, d = case_data("sleepstudy")
-    f0, f1 = check_pair(formula, d, 1.0, 1.0, shift=1e9, draws=400, tune=400)
+    f0, f1 = check_pair(formula, d, 1.0, 1.0, shift=1e9, draws=1000, tune=400)
     assert f1.settings["method"] == "marginal"
     np.testing.assert_allclose(f1.fitted() - 1e9, f0.fitted(), rtol=0, atol=2.0)  # within MC error (σ ≈ 26)
 

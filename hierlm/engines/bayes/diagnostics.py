@@ -93,7 +93,7 @@ def _as3(a: np.ndarray) -> np.ndarray:
 def rhat(a: np.ndarray) -> np.ndarray:
     """Rank-normalised split R-hat, max of bulk and folded (tail); ``a`` is (chains, draws, ...)."""
     a3 = _as3(a)
-    if a3.shape[0] * 2 < 2 or a3.shape[1] < 4:
+    if a3.shape[1] < MIN_DRAWS:
         return np.full(a3.shape[2], np.nan)
     s = _split(a3)
     bulk = _rhat(_z_scale(s))
@@ -101,14 +101,23 @@ def rhat(a: np.ndarray) -> np.ndarray:
     return np.maximum(bulk, tail)
 
 
+#: fewest draws per chain for which R-hat and ESS are computed (split chains need two halves of 2+)
+MIN_DRAWS = 4
+
+
 def ess_bulk(a: np.ndarray) -> np.ndarray:
-    """Bulk effective sample size (rank-normalised, split chains)."""
-    return _ess(_z_scale(_split(_as3(a))))
+    """Bulk effective sample size (rank-normalised, split chains); NaN with fewer than 4 draws per chain."""
+    a3 = _as3(a)
+    if a3.shape[1] < MIN_DRAWS:
+        return np.full(a3.shape[2], np.nan)
+    return _ess(_z_scale(_split(a3)))
 
 
 def ess_tail(a: np.ndarray, prob: float = 0.05) -> np.ndarray:
-    """Tail ESS: the smaller ESS of the 5% and 95% quantile indicators."""
+    """Tail ESS: the smaller ESS of the 5% and 95% quantile indicators; NaN with fewer than 4 draws per chain."""
     a3 = _as3(a)
+    if a3.shape[1] < MIN_DRAWS:
+        return np.full(a3.shape[2], np.nan)
     out = []
     for p in (prob, 1 - prob):
         q = np.quantile(a3, p, axis=(0, 1))
@@ -121,7 +130,8 @@ def summarise(a: np.ndarray) -> dict[str, np.ndarray]:
     a3 = _as3(a)
     flat = a3.reshape(-1, a3.shape[2])
     q = np.quantile(flat, [0.025, 0.975], axis=0)
-    return {"Estimate": flat.mean(0), "Est.Error": flat.std(0, ddof=1), "Q2.5": q[0], "Q97.5": q[1],
+    sd = flat.std(0, ddof=1) if len(flat) > 1 else np.full(flat.shape[1], np.nan)
+    return {"Estimate": flat.mean(0), "Est.Error": sd, "Q2.5": q[0], "Q97.5": q[1],
             "R-hat": rhat(a3), "ESS bulk": ess_bulk(a3), "ESS tail": ess_tail(a3)}
 
 

@@ -1,6 +1,6 @@
 """Pieces shared by the compiled log-density kernels (:mod:`.kernels`, :mod:`.kernels_marginal`).
 
-Everything is ``numba.njit(cache=True)`` with fastmath **off**: fastmath gave no measurable speed
+Everything is ``numba.njit(cache=True)`` (in hierlm's own cache folder, :mod:`.cache`) with fastmath **off**: fastmath gave no measurable speed
 and made freshly compiled and cache-loaded code differ in the last bits, which breaks seeded
 reproducibility.  Data reach the C entry points through one ``void*`` pointing at an int64 table
 of array addresses, so no entry point closes over Python objects and numba can cache all of them.
@@ -12,44 +12,16 @@ mirror model's ``compile_logp()``.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import pathlib
 
 import numba
 import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-KERNEL_MODULES = ("kernel_parts", "kernels", "kernels_marginal", "shear")
+from .cache import install
 
-
-def _drop_stale_cache() -> None:
-    """Delete numba's cached kernels when any kernel source changed.
-
-    numba keys a cached function by its own file's timestamp only, so an edit to a helper in another
-    module (this one, :mod:`.shear`) would leave stale machine code in the callers' caches.
-    """
-    here = pathlib.Path(__file__).parent
-    try:
-        digest = hashlib.sha1(b"".join((here / f"{m}.py").read_bytes() for m in KERNEL_MODULES)).hexdigest()
-        roots = [here / "__pycache__"] + ([pathlib.Path(os.environ["NUMBA_CACHE_DIR"])]
-                                          if os.environ.get("NUMBA_CACHE_DIR") else [])
-        stamp = roots[-1] / "hierlm_kernels.sha1"
-        if stamp.is_file() and stamp.read_text() == digest:
-            return
-        for root in roots:
-            for f in root.rglob("*.nb[ic]") if root.is_dir() else []:
-                if f.name.split(".")[0] in KERNEL_MODULES:
-                    f.unlink(missing_ok=True)
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(digest)
-    except OSError:  # read-only install: numba falls back to its own cache locations
-        pass
-
-
-_drop_stale_cache()
+install()  # hierlm's own cache folder for every kernel module (see .cache), before any @njit(cache=True)
 FM = False
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 LOG2 = math.log(2.0)

@@ -127,7 +127,13 @@ def run_nuts(logp_address: int, user_data: int, keepalive, ndim: int, init, *, d
             sampler.abort()
             raise
         results = sampler.take_results()
-    except (RuntimeError, ValueError) as err:  # errors raised by the Rust sampler
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as err:
+        # the Rust sampler raises RuntimeError / ValueError, and on an internal assertion a PanicException,
+        # which derives from BaseException
+        if not isinstance(err, (RuntimeError, ValueError)) and type(err).__name__ != "PanicException":
+            raise
         raise SamplingError(f"the NUTS sampler stopped: {err}. This usually means the log density is not finite at "
                             "the initial point; try init='random' or check the data for extreme values") from err
     draw_batches, stat_batches = results.get_arrow_trace()

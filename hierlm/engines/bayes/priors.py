@@ -216,9 +216,14 @@ def _admits_negative(pr: Prior) -> bool:
 
 
 # -- defaults and resolution --------------------------------------------------------------------
-def _sd(x: np.ndarray) -> float:
-    s = float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
-    return s if np.isfinite(s) and s > 1e-12 else 1.0
+def _sd(x: np.ndarray, what: str = "the response") -> float:
+    """Scale of a column for the default priors: its SD, 1 for a constant column; non-finite is refused."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
+    if not np.isfinite(s):
+        raise HierlmError(f"the standard deviation of {what} is not finite (values too large for double "
+                          "precision?), so the default priors cannot be scaled; rescale the data or give every prior")
+    return s if s > 1e-12 else 1.0
 
 
 def _same_group(a: str, b: str) -> bool:
@@ -349,10 +354,11 @@ def resolve_priors(design, family: str, priors=None, resp=None) -> PriorSet:
                                                                      sigma=2.5 * sy)))
     for j, nm in enumerate(names):
         if nm != "(Intercept)":
-            rows.append(dict(key=("b", None, nm), prior=Prior("normal", mu=0.0, sigma=2.5 * sy / _sd(design.X[:, j]))))
+            scale = 2.5 * sy / _sd(design.X[:, j], f"'{nm}'")
+            rows.append(dict(key=("b", None, nm), prior=Prior("normal", mu=0.0, sigma=scale)))
     for t in design.reterms:
         for c, term in enumerate(t.columns):
-            s_k = 1.0 if term == "(Intercept)" else _sd(t.values[:, c])
+            s_k = 1.0 if term == "(Intercept)" else _sd(t.values[:, c], f"'{term}' in ({t.label})")
             rows.append(dict(key=("sd", t.label, term), prior=Prior("half_normal", sigma=2.5 * sy / s_k)))
         if t.ncols > 1:
             rows.append(dict(key=("cor", t.label, None), prior=Prior("lkj", eta=1.0)))

@@ -3,10 +3,15 @@
 Run ``python -m hierlm.engines.bayes.warmup`` after installing (``./run`` does).  Compiling takes 15–30 s
 once per machine × hierlm version × numba version; afterwards every process loads the compiled
 code in well under a second.  Without it the first :func:`hierlm.blmer` call compiles instead.
+
+Options: ``--where`` prints the cache folder (:mod:`.cache`), ``--clear`` empties it, ``--prebuilt``
+also stores a read-only copy inside the installed package (for shared, read-only installs).
 """
 
 from __future__ import annotations
 
+import argparse
+import shutil
 import sys
 import time
 
@@ -14,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...design import make_design, response_of
-from . import kernels, kernels_marginal, shear
+from . import cache, kernels, kernels_marginal, shear
 from . import spec as S
 from .diagnostics import ess_bulk  # noqa: F401  (scipy pieces used after sampling)
 from .priors import resolve_priors
@@ -61,5 +66,25 @@ def warmup(verbose: bool = True) -> float:
     return dt
 
 
-if __name__ == "__main__":
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m hierlm.engines.bayes.warmup", description=__doc__.splitlines()[0])
+    ap.add_argument("--where", action="store_true", help="print the cache folder and exit")
+    ap.add_argument("--clear", action="store_true", help="delete the cached kernels and exit")
+    ap.add_argument("--prebuilt", action="store_true", help="also copy the cache into the installed package")
+    args = ap.parse_args(argv)
+    if args.where:
+        print(cache.cache_dir())
+        return
+    if args.clear:
+        print(f"hierlm: cleared {cache.clear()}", file=sys.stderr)
+        return
     warmup()
+    if args.prebuilt:
+        target = cache.prebuilt_dir()
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(cache.cache_dir(), target)
+        print(f"hierlm: prebuilt kernels stored in {target}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

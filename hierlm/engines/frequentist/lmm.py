@@ -169,6 +169,8 @@ class LmmProblem:
         x0 = self.tmap.start() if start is None else np.maximum(np.asarray(start, float), lb)
         with blas_threads(self.cp.q_rest):
             res = self._newton(x0, start is None) if self.use_newton else minimize_theta(self.objective, x0, lb)
+            if not self.use_newton:
+                res = self._polish(res, lb)
         x = res["x"]
         # lme4/MixedModels boundary check: a tiny variance may belong exactly on the boundary
         for i in np.flatnonzero((lb == 0) & (x > 0) & (x < 1e-5)):
@@ -180,6 +182,54 @@ class LmmProblem:
         res["x"] = x
         res["seconds"] = time.perf_counter() - t0
         return x, res
+
+    def _polish(self, res: dict, lb: np.ndarray, steps: int = 6) -> dict:
+        """Finish a derivative-free optimum with Newton steps on the profiled deviance.
+
+        BOBYQA stops where the surface is flat to its tolerance, which on flat surfaces leaves the
+        fixed effects 1e-4 apart on different BLAS/CPU paths.  The analytic gradient and a Hessian
+        from central differences of it take the free parameters (those not on the boundary) to the
+        stationary point; a step is kept only when it lowers the deviance.
+        """
+        x, fun = np.asarray(res["x"], float).copy(), float(res["fun"])
+        free = ~((lb == 0) & (x <= 1e-8))
+        if not free.any():
+            return res
+        taken = 0
+        for _ in range(steps):
+            g = self._gradient(x)
+            if g is None:
+                break
+            h = 1e-5 * np.maximum(np.abs(x), 0.1)
+            H = np.empty((len(x), len(x)))
+            for j in np.flatnonzero(free):
+                e = np.zeros(len(x))
+                e[j] = h[j]
+                gp, gm = self._gradient(x + e), self._gradient(x - e)
+                if gp is None or gm is None:
+                    return dict(res, x=x, fun=fun, polish_steps=taken)
+                H[:, j] = (gp - gm) / (2 * h[j])
+            Hf = 0.5 * (H[np.ix_(free, free)] + H[np.ix_(free, free)].T)
+            try:
+                step = np.linalg.solve(Hf, g[free])
+            except np.linalg.LinAlgError:
+                break
+            if not np.all(np.isfinite(step)) or float(g[free] @ step) <= 0:  # not a descent direction
+                break
+            trial = x.copy()
+            trial[free] -= step
+            trial = np.maximum(trial, lb)
+            ft = self.objective(trial)
+            if not ft <= fun:
+                break
+            x, fun, taken = trial, ft, taken + 1
+            if np.max(np.abs(step)) < 1e-10 * max(1.0, np.max(np.abs(x))):
+                break
+        return dict(res, x=x, fun=fun, polish_steps=taken)
+
+    def _gradient(self, theta_internal: np.ndarray) -> np.ndarray | None:
+        val, d = self.value_and_derivatives(theta_internal)
+        return None if d is None or not np.isfinite(val) else d()[0]
 
     def _newton(self, x0: np.ndarray, try_moments: bool) -> dict:
         """Newton from the better of x0 and the moment start; BOBYQA from there if it fails."""
@@ -205,7 +255,7 @@ class LmmProblem:
         lams = self.tmap.lambdas(theta_internal)
         f = self.cp.factor(lams)
         if f is None:
-            raise HierlmError("the penalised system is not positive definite at this θ")
+            raise HierlmError(self._not_pd_message(theta_internal))
         with blas_threads(self.cp.q_rest):
             beta_i, us, _ = self.cp.solve(f)
         n, p = self.n, self.p
@@ -233,6 +283,30 @@ class LmmProblem:
             optinfo=optinfo or {},
             theta_internal=np.asarray(theta_internal, float),
         )
+
+    def _not_pd_message(self, theta_internal: np.ndarray) -> str:
+        """Why the penalised system cannot be factored: name the columns and scales that make it so."""
+        X = self.design.X
+        scale = np.sqrt((X**2).mean(axis=0)) if X.size else np.zeros(0)
+        parts = []
+        if X.shape[1]:
+            with np.errstate(all="ignore"):
+                Xs = X / np.where(scale > 0, scale, 1.0)
+                sv = np.linalg.svd(Xs, compute_uv=False) if np.all(np.isfinite(Xs)) else np.array([np.inf, 0.0])
+            cond = sv[0] / sv[-1] if sv[-1] > 0 else np.inf
+            if cond > 1e10:
+                v = np.linalg.svd(Xs, full_matrices=False)[2][-1] if np.isfinite(cond) else np.ones(X.shape[1])
+                which = [self.design.xnames[j] for j in np.argsort(-np.abs(v))[:3] if abs(v[j]) > 1e-3]
+                parts.append(f"the fixed-effect columns {which} are (nearly) collinear (condition number {cond:.2g})")
+            spread = scale[scale > 0]
+            if spread.size and spread.max() / spread.min() > 1e8:
+                parts.append(f"the columns' scales range from {spread.min():.3g} to {spread.max():.3g}")
+        ymax = float(np.max(np.abs(self.y))) if self.y.size else 0.0
+        if ymax > 1e100:
+            parts.append(f"the response reaches {ymax:.3g}")
+        why = "; ".join(parts) or f"at θ = {np.round(self.tmap.to_original(theta_internal), 6).tolist()}"
+        return (f"the penalised least-squares system of '{self.design.formula.text}' is not positive definite: {why}. "
+                "Rescale or centre the predictors, or drop a redundant column")
 
     def solve(self, start: np.ndarray | None = None) -> LmmSolution:
         """Optimise and return the solution."""

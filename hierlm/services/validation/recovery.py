@@ -180,7 +180,7 @@ def recovery(formula: str, data: pd.DataFrame, family: str = "gaussian", truth: 
     if truth is None:
         raise HierlmError("recovery needs the true parameters, e.g. truth={'beta': [1, 0.5], 'sd': [[0.8]], "
                           "'sigma': 1}")
-    design, fam, _ = prepare(formula, data, family)
+    design, fam, _ = prepare(formula, data, family, check_response=False)
     response = deparse(design.formula.response)
     if response not in data.columns:
         raise HierlmError(f"the response '{response}' must be a plain column of data (it is simulated)")

@@ -286,7 +286,7 @@ class _Job:
         return self._setup
 
     def _prepare(self):
-        design, fam, resp = prepare(self.formula, self.data, self.family)
+        design, fam, resp = prepare(self.formula, self.data, self.family, check_response=False)
         fit_set = resolve_priors(design, fam.name, self.priors, resp)
         loose = [f"{r['class']}" + "".join(f" {x}" for x in (r["group"], r["term"]) if x)
                  for r in fit_set.rows if r["source"] != "user"]

@@ -16,15 +16,8 @@ from hierlm.fits.blmer import prepare
 from hierlm.engines.bayes.pymc_model import build_model
 from hierlm.engines.bayes.priors import Prior, resolve_priors
 
-_RECURSION_LIMIT = sys.getrecursionlimit()
 
 
-@pytest.fixture(autouse=True)
-def _restore_recursion_limit():
-    """Importing pymc / pytensor raises Python's recursion limit for good (to 10000); put it back so
-    the formula parser's nesting check in tests/test_formula.py sees the default on this worker."""
-    yield
-    sys.setrecursionlimit(_RECURSION_LIMIT)
 
 P = Prior
 CASES = {

@@ -9,7 +9,6 @@ import pytest
 import xarray as xr
 from scipy import stats
 from scipy.special import logsumexp
-from test_bayes_core import _restore_recursion_limit  # noqa: F401  (autouse fixture)
 
 import hierlm as hl
 from hierlm.services.comparison.kfold import make_folds

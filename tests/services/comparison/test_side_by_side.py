@@ -4,7 +4,6 @@ import warnings
 
 import numpy as np
 import pytest
-from test_bayes_core import _restore_recursion_limit  # noqa: F401  (autouse fixture)
 
 import hierlm as hl
 

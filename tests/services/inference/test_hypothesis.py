@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import pytest
 from scipy import stats
-from test_bayes_core import _restore_recursion_limit  # noqa: F401  (autouse fixture)
 
 import hierlm as hl
 from hierlm.services.inference.hypothesis import parse_hypothesis
