@@ -14,6 +14,7 @@ from ..design import Design, check_model, get_family, make_design
 from ..engines.frequentist import LmmProblem, LmmSolution
 from ..errors import HierlmError, HierlmWarning
 from .frequentist import FrequentistFit
+from .lmm_tests import anova_table, coef_table, contest, ddf_method, ranova
 from .protocol import FitKind, services
 from .simulate import simulate
 
@@ -53,6 +54,140 @@ class LmerFit(FrequentistFit):
         if self.problem is None:
             self.problem = LmmProblem(self.design, reml=self.reml)
         return self.problem
+
+    def fixef(self, ddf: str | None = None) -> pd.DataFrame:
+        """Fixed-effect estimates with their standard errors, and with ``ddf`` lmerTest's df and p-values.
+
+        Parameters
+        ----------
+        ddf : {None, "Satterthwaite", "Kenward-Roger", "lme4"}, optional
+            ``None`` / ``"lme4"``: lme4's ``coef(summary(m))`` (Estimate, Std. Error, t value).
+            ``"Satterthwaite"`` or ``"Kenward-Roger"``: lmerTest's table with ``df`` and ``Pr(>|t|)``
+            (Kenward–Roger with pbkrtest's adjusted standard errors, REML fits only).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by term (lme4's names).
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> m.fixef().round(3)
+                     Estimate  Std. Error  t value
+        (Intercept)   251.405       6.825   36.838
+        Days           10.467       1.546    6.771
+        >>> m.fixef(ddf="Satterthwaite").round(3)
+                     Estimate  Std. Error    df  t value  Pr(>|t|)
+        (Intercept)   251.405       6.825  17.0   36.838       0.0
+        Days           10.467       1.546  17.0    6.771       0.0
+        """
+        if ddf is None:
+            return super().fixef()
+        return coef_table(self, ddf)
+
+    def vcov(self, adjusted: bool = False) -> pd.DataFrame:
+        """Covariance matrix of the fixed effects (lme4's ``vcov``), or pbkrtest's Kenward–Roger adjusted one.
+
+        Parameters
+        ----------
+        adjusted : bool, default False
+            ``True``: pbkrtest's ``vcovAdj`` (the small-sample adjusted covariance behind
+            Kenward–Roger's tests; REML fits only).
+
+        Returns
+        -------
+        DataFrame
+            Terms × terms.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> m.vcov(adjusted=True).round(3)
+                     (Intercept)   Days
+        (Intercept)       46.575 -1.451
+        Days              -1.451  2.389
+        """
+        if not adjusted:
+            return super().vcov()
+        names = self.design.xnames
+        return pd.DataFrame(ddf_method(self, "Kenward-Roger").vcov_adj, index=names, columns=names)
+
+    def anova(self, type: int = 3, ddf: str = "Satterthwaite") -> pd.DataFrame:
+        """F tests of the fixed-effect terms, as lmerTest's ``anova(m, type=, ddf=)``.
+
+        Parameters
+        ----------
+        type : {1, 2, 3}, default 3
+            Sequential (I), marginal to containing terms (II) or SAS-style (III) hypotheses.
+        ddf : {"Satterthwaite", "Kenward-Roger", "lme4"}
+            Denominator degrees of freedom; ``"lme4"`` gives lme4's table without tests.
+
+        Returns
+        -------
+        DataFrame
+            One row per term: ``Sum Sq``, ``Mean Sq``, ``NumDF``, ``DenDF``, ``F value``, ``Pr(>F)``.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> m.anova().round(3)
+                 Sum Sq    Mean Sq  NumDF  DenDF  F value  Pr(>F)
+        Days  30031.015  30031.015      1   17.0   45.853     0.0
+        """
+        return anova_table(self, type=type, ddf=ddf)
+
+    def ranova(self) -> pd.DataFrame:
+        """Likelihood-ratio tests of the random-effect terms, as lmerTest's ``ranova``.
+
+        Each term is reduced as lmerTest reduces it (``(Days | Subject)`` to ``(1 | Subject)``, an
+        intercept-only term removed) and the model refitted with the same REML setting.
+
+        Returns
+        -------
+        DataFrame
+            ``npar``, ``logLik``, ``AIC``, ``LRT``, ``Df``, ``Pr(>Chisq)``; the first row ``<none>``.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> m.ranova().round(3)[["npar", "logLik", "LRT", "Df"]]
+                                  npar   logLik     LRT   Df
+        <none>                       6 -871.814     NaN  NaN
+        Days in (Days | Subject)     4 -893.233  42.837  2.0
+        """
+        return ranova(self)
+
+    def contest(self, L, ddf: str = "Satterthwaite", joint: bool = True, level: float = 0.95) -> pd.DataFrame:
+        """Test linear combinations L β of the fixed effects, as lmerTest's ``contest``.
+
+        Parameters
+        ----------
+        L : array-like
+            One row (a t test) or several rows (a joint F test) of length ``len(fit.fixef())``.
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+        joint : bool, default True
+            Several rows: one joint F test, or one t test per row.
+        level : float, default 0.95
+            Confidence level of the t tests' intervals.
+
+        Returns
+        -------
+        DataFrame
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> m.contest([0, 1], joint=False).round(3)[["Estimate", "df", "t value"]]
+           Estimate    df  t value
+        1    10.467  17.0    6.771
+        """
+        return contest(self, L, ddf=ddf, joint=joint, level=level)
 
     def loglik(self) -> float:
         """Log-likelihood at the optimum (lme4's ``logLik``): the REML log-likelihood for REML fits.
