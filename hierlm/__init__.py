@@ -25,13 +25,15 @@ name, to the fits' late-bound service table; they and the other heavy parts load
 from ._version import __version__
 from .engines.bayes.priors import Prior
 from .errors import DataError, FormulaError, HierlmError, HierlmWarning, SamplingError, SamplingWarning
-from .fits import BayesFit, GlmerFit, LmerFit, blmer, get_priors, glmer, lmer
+from .fits import BayesFit, GlmerFit, GlmFit, LmerFit, LmFit, blmer, get_priors, glm, glmer, lm, lmer
 from .fits.protocol import services as _services
 from .formula import parse_formula
 from .io.datasets import list_datasets, load_dataset
 
 _services.bind(
     summary="hierlm.services.reports:summary",
+    anova="hierlm.services.comparison:anova",
+    ranova="hierlm.services.comparison:ranova",
     confint="hierlm.services.inference:confint",
     icc="hierlm.services.inference:icc",
     hypothesis="hierlm.services.inference:hypothesis",
@@ -73,6 +75,8 @@ __all__ = [
     "lmer",
     "glmer",
     "blmer",
+    "lm",
+    "glm",
     "BayesFit",
     "Prior",
     "get_priors",
@@ -89,6 +93,8 @@ __all__ = [
     "load",
     "LmerFit",
     "GlmerFit",
+    "LmFit",
+    "GlmFit",
     "load_dataset",
     "list_datasets",
     "parse_formula",

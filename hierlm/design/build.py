@@ -19,7 +19,7 @@ from ..formula import ModelFormula, deparse, parse_formula
 from .evaluate import Evaluator
 from .fixed import aliased_columns, model_matrix
 from .random import ReTerm, build_reterms, order_and_label
-from .value import Value, unknown_column
+from .value import CONSTANTS, Value, unknown_column
 
 __all__ = ["Design", "make_design"]
 
@@ -119,7 +119,7 @@ def _used_columns(formula: ModelFormula, data: pd.DataFrame, extra: list[str]) -
         if name in data.columns:
             if name not in cols:
                 cols.append(name)
-        elif name != "pi":
+        elif name not in CONSTANTS:
             raise unknown_column(name, data.columns)
     return cols
 
@@ -142,12 +142,13 @@ def _drop_missing(data: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
         if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
             x = s.to_numpy(dtype=float)
             bad = ~np.isfinite(x)
+            what = "the weights" if c == "__weights__" else f"column '{c}'"
             if bad.any():
                 raise DataError(
-                    f"column '{c}' has {int(bad.sum())} infinite value(s) (first at row {_label(data.index[bad][0])!r}); "
+                    f"{what} has {int(bad.sum())} infinite value(s) (first at row {_label(data.index[bad][0])!r}); "
                     "remove or replace them"
                 )
-            _check_magnitude(x, f"column '{c}'", data.index)
+            _check_magnitude(x, what, data.index)
         if isinstance(s.dtype, pd.CategoricalDtype):
             data = data.assign(**{c: s.cat.remove_unused_categories()})
     return data

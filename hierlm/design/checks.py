@@ -43,6 +43,14 @@ def check_groups(design, gaussian: bool = True) -> None:
                 f"with {t.ncols} term(s) per level the random effects ({t.nlevels * t.ncols}) are as many as the "
                 "observations and cannot be told apart from the residual; use fewer terms or a coarser group"
             )
+    total = sum(t.nlevels * t.ncols for t in design.reterms)
+    if gaussian and total >= design.n:
+        raise DataError(
+            f"the model has {total:,} random effects for {design.n:,} observations "
+            f"({', '.join(f'{t.bar.source}: {t.nlevels * t.ncols:,}' for t in design.reterms[:4])}"
+            f"{', ...' if len(design.reterms) > 4 else ''}); with as many random effects as observations they cannot "
+            "be told apart from the residual (lme4: 'number of observations <= number of random effects'). "
+            "Use fewer terms or coarser groups")
 
 
 def check_gaussian_response(design) -> None:

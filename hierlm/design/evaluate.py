@@ -14,7 +14,7 @@ import pandas as pd
 from ..errors import DataError, FormulaError, suggest
 from ..formula import BinOp, Bool, Call, Name, Node, Num, Paren, Str, UnaryOp, deparse
 from .transforms import FUNCTIONS
-from .value import Value, as_categorical, level_names, unknown_column
+from .value import CONSTANTS, Value, as_categorical, level_names, unknown_column
 
 __all__ = ["Evaluator"]
 
@@ -69,8 +69,8 @@ class Evaluator:
     # -- columns ----------------------------------------------------------------------------
     def _column(self, name: str) -> Value:
         if name not in self.data.columns:
-            if name in {"pi"}:
-                return Value("num", np.full(self.n, np.pi))
+            if name in CONSTANTS:
+                return Value("num", np.full(self.n, CONSTANTS[name]))
             raise unknown_column(name, self.data.columns)
         s = self.data[name]
         key = ("column", name)

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import FormulaError
-from ..formula import Call, Num, Str, deparse
+from ..formula import Bool, Call, Name, Num, Str, UnaryOp, deparse
 from .limits import check_cells
-from .value import Value
+from .value import CONSTANTS, Value
 
 __all__ = ["FUNCTIONS", "poly_fit", "poly_predict"]
 
@@ -45,16 +45,46 @@ def _constant(node, what: str, call: Call) -> float | str | bool:
         return node.value
     if isinstance(node, Str):
         return node.value
+    if isinstance(node, Bool):
+        return bool(node.value)
+    if isinstance(node, Name) and node.id in CONSTANTS:
+        return CONSTANTS[node.id]
+    if isinstance(node, UnaryOp) and node.op in "+-" and isinstance(node.operand, (Num, Name)):
+        v = _constant(node.operand, what, call)
+        if isinstance(v, float):
+            return -v if node.op == "-" else v
     raise FormulaError(f"the argument '{what}' of '{deparse(call)}' must be a constant")
+
+
+def _number(node, what: str, call: Call) -> float | None:
+    """A numeric constant argument (None when absent); HierlmError for text."""
+    v = _constant(node, what, call)
+    if v is None:
+        return None
+    if isinstance(v, str):
+        raise FormulaError(f"the argument '{what}' of '{deparse(call)}' must be a number, not the text {v!r}")
+    return float(v)
+
+
+def _flag(node, what: str, call: Call, default: bool) -> bool:
+    """A TRUE/FALSE argument (numbers 0 and 1 accepted, as R coerces them)."""
+    v = _constant(node, what, call)
+    if v is None:
+        return default
+    if isinstance(v, bool) or (isinstance(v, float) and v in (0.0, 1.0)):
+        return bool(v)
+    raise FormulaError(f"the argument '{what}' of '{deparse(call)}' must be TRUE or FALSE, not {v!r}")
 
 
 def _log(ev: "Evaluator", node: Call) -> Value:
     x = ev(node.args[0]).numeric(deparse(node.args[0])) if node.args else None
     if x is None:
         raise FormulaError(f"log() needs an argument: '{deparse(node)}'")
-    base = _constant(_arg(node, 1, "base"), "base", node)
+    base = _number(_arg(node, 1, "base"), "base", node)
+    if base is not None and not (np.isfinite(base) and base > 0 and base != 1):
+        raise FormulaError(f"the base of '{deparse(node)}' must be a positive number other than 1")
     with np.errstate(all="ignore"):
-        out = np.log(x) if base is None else np.log(x) / np.log(float(base))
+        out = np.log(x) if base is None else np.log(x) / np.log(base)
     return Value("num", out)
 
 
@@ -87,7 +117,7 @@ def _poly(ev: "Evaluator", node: Call) -> Value:
         raise FormulaError(f"poly() needs a variable: '{deparse(node)}'")
     x = ev(node.args[0]).numeric(deparse(node.args[0]))
     degree = _constant(_arg(node, 1, "degree", Num(1)), "degree", node)
-    raw = bool(_constant(_arg(node, 2, "raw", Num(0)), "raw", node))
+    raw = _flag(_arg(node, 2, "raw"), "raw", node, False)
     if isinstance(degree, str) or not np.isfinite(degree) or not float(degree).is_integer() or degree < 1:
         raise FormulaError(f"the degree in '{deparse(node)}' must be a positive whole number")
     key = ("poly", node)
@@ -111,8 +141,8 @@ def _poly(ev: "Evaluator", node: Call) -> Value:
 
 def _scale(ev: "Evaluator", node: Call) -> Value:
     x = ev(node.args[0]).numeric(deparse(node.args[0]))
-    do_center = bool(_constant(_arg(node, 1, "center", Num(1)), "center", node))
-    do_scale = bool(_constant(_arg(node, 2, "scale", Num(1)), "scale", node))
+    do_center = _flag(_arg(node, 1, "center"), "center", node, True)
+    do_scale = _flag(_arg(node, 2, "scale"), "scale", node, True)
     key = ("scale", node)
     if ev.training:
         c = float(np.mean(x)) if do_center else 0.0

@@ -15,7 +15,10 @@ import pandas as pd
 from ..errors import DataError, FormulaError, suggest
 from ..formula.ast import format_number
 
-__all__ = ["Value", "as_categorical", "level_names", "sort_levels", "unknown_column"]
+__all__ = ["CONSTANTS", "Value", "as_categorical", "level_names", "sort_levels", "unknown_column"]
+
+#: R's named constants a formula may use (when the data have no column of that name)
+CONSTANTS = {"pi": float(np.pi), "Inf": float("inf"), "NaN": float("nan")}
 
 
 @dataclass

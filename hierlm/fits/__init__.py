@@ -6,6 +6,10 @@
   (on :class:`~.frequentist.FrequentistFit`), wrapping the frequentist engine's solutions;
 * :mod:`.blmer`, :mod:`.bayes` — ``hl.blmer`` and :class:`BayesFit`, wrapping the Bayesian engine's
   draws (:mod:`.bayes_draws`, :mod:`.bayes_predict`: functions of the fit its methods delegate to);
+* :mod:`.lm` — ``hl.lm`` / ``hl.glm`` and :class:`LmFit` / :class:`GlmFit` (on :mod:`.regression`), the
+  models without random effects that courses set beside the mixed ones;
+* :mod:`.lmm_tests` — lmerTest's t and F tests (Satterthwaite, Kenward–Roger) and ``ranova``;
+* :mod:`.influence`, :mod:`.intervals` — hat values, Cook's distance, residual types; prediction intervals;
 * :mod:`.extract` — lme4's extractor tables, shared by every kind;
 * :mod:`.simulate` — responses simulated from a fit and the seeds behind them;
 * :mod:`.storage` — a fit's state for ``fit.save`` (the format is :mod:`hierlm.storage`'s).
@@ -15,8 +19,9 @@ from .bayes import BayesFit
 from .blmer import blmer, get_priors
 from .frequentist import FrequentistFit
 from .glmer import GlmerFit, glmer
+from .lm import GlmFit, LmFit, glm, lm
 from .lmer import LmerFit, lmer
 from .protocol import Fit, FitKind, is_fit, services
 
-__all__ = ["Fit", "FitKind", "is_fit", "services", "FrequentistFit", "LmerFit", "GlmerFit", "BayesFit", "lmer",
-           "glmer", "blmer", "get_priors"]
+__all__ = ["Fit", "FitKind", "is_fit", "services", "FrequentistFit", "LmerFit", "GlmerFit", "BayesFit", "LmFit",
+           "GlmFit", "lmer", "glmer", "blmer", "lm", "glm", "get_priors"]

@@ -16,11 +16,15 @@ from scipy.special import ndtr
 
 from ..design import Design, Family, linear_predictor
 from ..design.covariance import covariances_of_theta, lambdas_of_theta
-from . import extract
+from . import extract, influence, intervals
 from .protocol import Fit
 from .storage import save_fit
 
-__all__ = ["FrequentistFit"]
+#: what a singular fit announces at fit time (lme4: "boundary (singular) fit: see help('isSingular')")
+SINGULAR_MESSAGE = ("boundary (singular) fit: see hierlm's help on singular fits "
+                    "(docs/troubleshooting.md#singular-fits)")
+
+__all__ = ["FrequentistFit", "SINGULAR_MESSAGE"]
 
 
 @dataclass(repr=False, eq=False)
@@ -143,8 +147,8 @@ class FrequentistFit(Fit):
         >>> import hierlm as hl
         >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
         >>> m.covariances()[0].round(2)
-        array([[612.09,   9.61],
-               [  9.61,  35.07]])
+        array([[612.09,   9.6 ],
+               [  9.6 ,  35.07]])
         """
         return covariances_of_theta(self.theta, [t.ncols for t in self.design.reterms], self.sigma_)
 
@@ -270,7 +274,7 @@ class FrequentistFit(Fit):
                  (Intercept)    Days
         Subject
         308          253.664  19.666
-        309          211.006   1.848
+        309          211.007   1.848
         310          212.445   5.018
         """
         return extract.coef_frames(pd.Series(self.beta, index=self.design.xnames), self.ranef())
@@ -292,10 +296,10 @@ class FrequentistFit(Fit):
         >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
         >>> m.varcorr().round(3)
                 grp         var1  var2     vcov   sdcor
-        0   Subject  (Intercept)  None  612.094  24.741
+        0   Subject  (Intercept)  None  612.090  24.740
         1   Subject         Days  None   35.072   5.922
-        2   Subject  (Intercept)  Days    9.605   0.066
-        3  Residual         None  None  654.940  25.592
+        2   Subject  (Intercept)  Days    9.604   0.066
+        3  Residual         None  None  654.941  25.592
         """
         sigma = self.sigma_ if self.family.has_dispersion else None
         return extract.varcorr_frame(self.design, self.covariances(), sigma)
@@ -317,7 +321,8 @@ class FrequentistFit(Fit):
         return float(self.sigma_)
 
     def predict(self, newdata: pd.DataFrame | None = None, re_form: str | None = None,
-                allow_new_levels: bool = False, type: str = "response") -> np.ndarray:
+                allow_new_levels: bool = False, type: str = "response", interval: str | None = None,
+                level: float = 0.95):
         """Predictions, as lme4's ``predict.merMod``.
 
         Parameters
@@ -333,11 +338,16 @@ class FrequentistFit(Fit):
             new level is an error.
         type : {"response", "link"}
             Scale of the predictions (they differ for GLMMs only).
+        interval : {None, "confidence", "prediction"}
+            With an interval, a DataFrame ``fit``, ``lwr``, ``upr`` (R's names): ``"confidence"`` carries
+            the fixed effects' uncertainty (x'Vx); ``"prediction"`` (LMMs) adds the variance of the random
+            effects not conditioned on and σ² (the GLMM FAQ's recipe; :mod:`hierlm.fits.intervals`).
+        level : float, default 0.95
 
         Returns
         -------
-        ndarray
-            One prediction per row of ``newdata`` (or of the data used).
+        ndarray or DataFrame
+            One prediction per row of ``newdata`` (or of the data used); a DataFrame with ``interval``.
 
         Examples
         --------
@@ -349,7 +359,14 @@ class FrequentistFit(Fit):
         array([253.66, 351.99, 356.08])
         >>> m.predict(new, re_form="~0").round(2)
         array([251.41, 303.74, 356.08])
+        >>> m.predict(new, re_form="~0", interval="confidence").round(2)
+              fit     lwr     upr
+        0  251.41  238.03  264.78
+        1  303.74  284.96  322.52
+        2  356.08  324.69  387.47
         """
+        if interval is not None:
+            return intervals.predict_interval(self, newdata, interval, level, re_form, allow_new_levels, type)
         eta = linear_predictor(self.design, self.beta, self.b, newdata, re_form, allow_new_levels)
         return self.inverse_link(eta) if type == "response" else eta
 
@@ -409,6 +426,41 @@ class FrequentistFit(Fit):
         """
         y = self.design.y if self.design.y.ndim == 1 else self.design.y[:, 0] / self.design.y.sum(axis=1)
         return y - self.fitted()
+
+    def hatvalues(self) -> np.ndarray:
+        """Diagonal of the hat matrix of the mixed model, as lme4's ``hatvalues.merMod``.
+
+        Returns
+        -------
+        ndarray
+            One leverage per observation used.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> m.hatvalues()[:3].round(4)
+        array([0.2293, 0.1697, 0.1268])
+        """
+        return influence.hatvalues(self)
+
+    def cooks_distance(self) -> np.ndarray:
+        """Cook's distance of every observation, as lme4's ``cooks.distance.merMod``.
+
+        (r_pearson / (1 − h))² · h / (φ · rank(X)) with lme4's hat values h (not case deletion).
+
+        Returns
+        -------
+        ndarray
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> int(m.cooks_distance().argmax())  # the most influential observation
+        59
+        """
+        return influence.cooks_distance(self)
 
     def is_singular(self, tol: float = 1e-4) -> bool:
         """Whether the fit is singular, by lme4's rule (``isSingular``).

@@ -14,7 +14,7 @@ import pandas as pd
 from ..design import Design, GlmResponse, check_model, get_family, make_design, response_of
 from ..engines.frequentist import GlmmProblem
 from ..errors import HierlmError, HierlmWarning
-from .frequentist import FrequentistFit
+from .frequentist import SINGULAR_MESSAGE, FrequentistFit
 from .lmer import lmer
 from .protocol import FitKind
 
@@ -256,7 +256,7 @@ def fit_glmm(design: Design, family, nAGQ: int = 1) -> GlmerFit:
     for msg in [sol.optinfo.get("vcov_warning")]:
         if msg:
             warnings.warn(msg, HierlmWarning, stacklevel=3)
-    return GlmerFit(
+    fit = GlmerFit(
         design=design,
         theta=sol.theta,
         beta=sol.beta,
@@ -273,6 +273,9 @@ def fit_glmm(design: Design, family, nAGQ: int = 1) -> GlmerFit:
         mu=sol.mu,
         cond_var_=sol.cond_var,
     )
+    if fit.is_singular():
+        warnings.warn(SINGULAR_MESSAGE, HierlmWarning, stacklevel=3)
+    return fit
 
 
 def glmer(formula: str, data: pd.DataFrame, family, weights=None, nAGQ: int = 1):

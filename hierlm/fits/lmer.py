@@ -13,8 +13,9 @@ import pandas as pd
 from ..design import Design, check_model, get_family, make_design
 from ..engines.frequentist import LmmProblem, LmmSolution
 from ..errors import HierlmError, HierlmWarning
-from .frequentist import FrequentistFit
-from .lmm_tests import anova_table, coef_table, contest, ddf_method, ranova
+from . import influence
+from .frequentist import SINGULAR_MESSAGE, FrequentistFit
+from .lmm_tests import coef_table, contest, ddf_method
 from .protocol import FitKind, services
 from .simulate import simulate
 
@@ -128,17 +129,21 @@ class LmerFit(FrequentistFit):
         Returns
         -------
         DataFrame
-            One row per term: ``Sum Sq``, ``Mean Sq``, ``NumDF``, ``DenDF``, ``F value``, ``Pr(>F)``.
+            One row per term: ``Sum Sq``, ``Mean Sq``, ``NumDF``, ``DenDF``, ``F value``, ``Pr(>F)``;
+            printed as lmerTest prints it (``hl.anova(fit)`` gives the same table).
 
         Examples
         --------
         >>> import hierlm as hl
         >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
-        >>> m.anova().round(3)
-                 Sum Sq    Mean Sq  NumDF  DenDF  F value  Pr(>F)
-        Days  30031.015  30031.015      1   17.0   45.853     0.0
+        >>> print(m.anova())
+        Type III Analysis of Variance Table with Satterthwaite's method
+             Sum Sq Mean Sq NumDF DenDF F value    Pr(>F)    
+        Days  30031   30031     1    17  45.853 3.264e-06 ***
+        ---
+        Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1
         """
-        return anova_table(self, type=type, ddf=ddf)
+        return services["anova"](self, type=type, ddf=ddf)
 
     def ranova(self) -> pd.DataFrame:
         """Likelihood-ratio tests of the random-effect terms, as lmerTest's ``ranova``.
@@ -155,12 +160,18 @@ class LmerFit(FrequentistFit):
         --------
         >>> import hierlm as hl
         >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
-        >>> m.ranova().round(3)[["npar", "logLik", "LRT", "Df"]]
-                                  npar   logLik     LRT   Df
-        <none>                       6 -871.814     NaN  NaN
-        Days in (Days | Subject)     4 -893.233  42.837  2.0
+        >>> print(m.ranova())
+        ANOVA-like table for random-effects: Single term deletions
+        <BLANKLINE>
+        Model:
+        Reaction ~ Days + (Days | Subject)
+                                 npar  logLik    AIC    LRT Df Pr(>Chisq)    
+        <none>                      6 -871.81 1755.6                         
+        Days in (Days | Subject)    4 -893.23 1794.5 42.837  2   4.99e-10 ***
+        ---
+        Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1
         """
-        return ranova(self)
+        return services["ranova"](self)
 
     def contest(self, L, ddf: str = "Satterthwaite", joint: bool = True, level: float = 0.95) -> pd.DataFrame:
         """Test linear combinations L β of the fixed effects, as lmerTest's ``contest``.
@@ -232,6 +243,29 @@ class LmerFit(FrequentistFit):
                 stacklevel=2,
             )
         return float(self.objective)
+
+    def residuals(self, type: str = "response") -> np.ndarray:
+        """Residuals, as lme4's ``residuals.merMod``.
+
+        Parameters
+        ----------
+        type : {"response", "pearson", "deviance", "working"}
+            y − fitted (the default; for an LMM all four coincide up to prior weights), Pearson
+            residuals (× √weights), deviance residuals, working residuals.
+
+        Returns
+        -------
+        ndarray
+            One residual per observation used.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> m.residuals()[:3].round(2)
+        array([ -4.1 , -14.63, -42.2 ])
+        """
+        return influence.residuals_of(self, type)
 
     def reml_criterion(self) -> float:
         """REML criterion, −2 × REML log-likelihood (lme4's ``REMLcrit``); at the ML estimates for an ML fit.
@@ -373,35 +407,49 @@ class LmerFit(FrequentistFit):
         """
         return services["confint"](self, parm=parm, level=level, method=method, nsim=nsim, seed=seed, n_jobs=n_jobs)
 
-    def summary(self):
-        """lme4-style summary: ``print()`` gives lme4's text layout, notebooks show it as HTML.
+    def summary(self, ddf: str = "Satterthwaite", data_name: str = "data", correlation: bool | None = None):
+        """The summary as lmerTest (default) or lme4 print it, with R's own number formatting.
+
+        Parameters
+        ----------
+        ddf : {"Satterthwaite", "Kenward-Roger", "lme4"}, default "Satterthwaite"
+            lmerTest's layout with df and p-values, or lme4's own (``"lme4"``).
+        data_name : str, default "data"
+            The name shown on the ``Data:`` line (R shows the data frame's name, which Python cannot see).
+        correlation : bool, optional
+            Show the correlation of the fixed effects (default: when there are at most 12, as lme4).
 
         Returns
         -------
-        Summary
-            Its ``str()`` is laid out like lme4's ``summary(m)``.
+        Printout
+            Its ``str()`` is R's text, line for line; notebooks show it as HTML.
 
         Examples
         --------
         >>> import hierlm as hl
         >>> m = hl.lmer("Yield ~ 1 + (1 | Batch)", hl.load_dataset("Dyestuff"))
-        >>> print(m.summary())
-        Linear mixed model fit by REML ['LmerFit']
+        >>> print(m.summary(ddf="lme4", data_name="Dyestuff"))
+        Linear mixed model fit by REML ['lmerMod']
         Formula: Yield ~ 1 + (1 | Batch)
+           Data: Dyestuff
+        <BLANKLINE>
         REML criterion at convergence: 319.7
-        Scaled residuals:
-             Min      1Q  Median      3Q     Max
-          -1.412 -0.7634  0.1418  0.7792    1.83
+        <BLANKLINE>
+        Scaled residuals: 
+            Min      1Q  Median      3Q     Max 
+        -1.4117 -0.7634  0.1418  0.7792  1.8296 
+        <BLANKLINE>
         Random effects:
          Groups   Name        Variance Std.Dev.
-         Batch    (Intercept) 1764     42.001
-         Residual             2451.3   49.51
+         Batch    (Intercept) 1764     42.00   
+         Residual             2451     49.51   
         Number of obs: 30, groups:  Batch, 6
+        <BLANKLINE>
         Fixed effects:
-                     Estimate  Std. Error  t value
-        (Intercept)    1527.5      19.383   78.80...
+                    Estimate Std. Error t value
+        (Intercept)  1527.50      19.38    78.8
         """
-        return services["summary"](self)
+        return services["summary"](self, ddf=ddf, data_name=data_name, correlation=correlation)
 
 
 def fit_lmm(design: Design, reml: bool = True, start: np.ndarray | None = None) -> LmerFit:
@@ -411,9 +459,12 @@ def fit_lmm(design: Design, reml: bool = True, start: np.ndarray | None = None) 
     sol = prob.solution_at(theta_int, info)
     info = dict(info, theta_internal=theta_int)
     info.pop("x", None)
-    return LmerFit(design=design, theta=sol.theta, beta=sol.beta, b=sol.b, sigma_=sol.sigma,
-                   vcov_beta=sol.vcov_beta, objective=sol.objective, family=get_family("gaussian"), optinfo=info,
-                   reml=reml, problem=prob)
+    fit = LmerFit(design=design, theta=sol.theta, beta=sol.beta, b=sol.b, sigma_=sol.sigma,
+                  vcov_beta=sol.vcov_beta, objective=sol.objective, family=get_family("gaussian"), optinfo=info,
+                  reml=reml, problem=prob)
+    if fit.is_singular():
+        warnings.warn(SINGULAR_MESSAGE, HierlmWarning, stacklevel=3)
+    return fit
 
 
 def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, start=None) -> LmerFit:

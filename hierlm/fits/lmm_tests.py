@@ -16,7 +16,7 @@ import weakref
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import chdtrc
 
 from ..design import check_groups, make_design
 from ..design.hypotheses import hypothesis_matrices, term_info
@@ -352,7 +352,7 @@ def ranova(fit) -> pd.DataFrame:
     lrt = np.r_[np.nan, 2 * (ll[0] - ll[1:])]
     df = np.r_[np.nan, npar[0] - npar[1:]].astype(float)
     with np.errstate(invalid="ignore"):
-        p = np.where(df > 0, stats.chi2.sf(lrt, np.where(df > 0, df, 1)), np.nan)
+        p = np.where(df > 0, chdtrc(np.where(df > 0, df, 1), lrt), np.nan)
     p[0] = np.nan
     return pd.DataFrame({"npar": npar, "logLik": ll, "AIC": -2 * ll + 2 * npar, "LRT": lrt, "Df": df,
                          "Pr(>Chisq)": p}, index=list(rows))

@@ -174,7 +174,7 @@ class Fit(ABC):
         >>> import hierlm as hl
         >>> m = hl.lmer("Yield ~ 1 + (1 | Batch)", hl.load_dataset("Dyestuff"))
         >>> str(m.summary()).splitlines()[0]
-        "Linear mixed model fit by REML ['LmerFit']"
+        "Linear mixed model fit by REML. t-tests use Satterthwaite's method ["
         """
         return services["summary"](self, **kwargs)
 

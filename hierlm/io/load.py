@@ -21,6 +21,7 @@ from ..engines.bayes.priors import Prior, PriorSet
 from ..engines.bayes.spec import build_spec
 from ..errors import HierlmError
 from ..fits import BayesFit, GlmerFit, LmerFit
+from ..fits.lm import fit_glm, fit_lm
 from ..fits.storage import design_signature
 from ..storage import read_arrays, read_frame, read_meta, read_tree
 
@@ -85,6 +86,23 @@ def _frequentist(folder, kind: str, design, meta: dict, arrays: dict):
     return GlmerFit(**common, response=resp, nAGQ=nagq, nb_theta=nb_theta,
                     eta=_shape(folder, "eta", arrays.get("eta"), (n,)), mu=_shape(folder, "mu", arrays.get("mu"), (n,)),
                     cond_var_=cond)
+
+
+def _regression(folder, kind: str, design, meta: dict, arrays: dict):
+    """lm / glm: refitted from the stored data (exact and cheap), then checked against the stored β."""
+    where = f"'{folder}/hierlm.json'"
+    scalars = _get(meta, "fit", dict, where)
+    beta = _shape(folder, "beta", arrays.get("beta"), (design.p,))
+    if kind == "LmFit":
+        fit = fit_lm(design)
+    else:
+        fam = get_family(_get(scalars, "family", str, where))
+        nb_theta = scalars.get("nb_theta")
+        fit = fit_glm(design, fam.with_theta(float(nb_theta)) if nb_theta is not None else fam)
+    if not np.allclose(fit.beta, beta, rtol=1e-8, atol=1e-12, equal_nan=True):
+        raise HierlmError(f"'{folder}/arrays.nc': the stored coefficients do not match the stored data; the save "
+                          "is inconsistent")
+    return fit
 
 
 def _bayes(folder, meta: dict, design) -> BayesFit:
@@ -168,4 +186,6 @@ def load(path):
         return _frequentist(folder, kind, design, meta, read_arrays(folder, meta))
     if kind == "BayesFit":
         return _bayes(folder, meta, design)
+    if kind in {"LmFit", "GlmFit"}:
+        return _regression(folder, kind, design, meta, read_arrays(folder, meta))
     raise HierlmError(f"'{folder}' holds an unknown kind of fit: {kind!r}")

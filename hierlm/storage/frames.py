@@ -106,36 +106,42 @@ def columns_to_frame(arrays: dict[str, np.ndarray], meta: dict) -> pd.DataFrame:
         raise HierlmError(f"the data description lists {len(columns)} columns, {len(types)} types, {len(index)} row "
                           f"labels for {nrow} rows")
     out = {}
-    for i, (c, t) in enumerate(zip(columns, types)):
-        v = arrays.get(f"col{i}")
-        if v is None or v.shape != (nrow,):
-            raise HierlmError(f"column {c!r} has shape {None if v is None else v.shape} in data.nc, expected ({nrow},)")
-        kind = t.get("kind") if isinstance(t, dict) else None
-        if kind == "category":
-            levels = [untag(x) for x in t["levels"]]
-            _check_codes(v, len(levels), c)
-            out[c] = pd.Categorical.from_codes(v.astype(np.int64), categories=levels, ordered=bool(t["ordered"]))
-        elif kind == "bool":
-            out[c] = pd.Series(v.astype(bool)).astype(t.get("dtype", "bool")).array
-        elif kind == "numeric":
-            out[c] = pd.Series(v).astype(t.get("dtype", "float64")).array
-        elif kind == "values":
-            values = [untag(x) for x in t["values"]]
-            _check_codes(v, len(values), c)
-            arr = np.empty(nrow, dtype=object)
-            ok = v >= 0
-            if values:
-                arr[ok] = np.array(values + [None], dtype=object)[:-1][v[ok]]
-            arr[~ok] = None
-            dtype = t.get("dtype", "object")
-            out[c] = arr if dtype == "object" else pd.Series(arr, dtype=object).astype(dtype).array
-        else:
-            raise HierlmError(f"column {c!r} has an unknown kind {kind!r}")
+    try:
+        for i, (c, t) in enumerate(zip(columns, types)):
+            out[c] = _column(arrays.get(f"col{i}"), c, t, nrow)
+    except (TypeError, ValueError, KeyError) as err:
+        raise HierlmError(f"the data description is malformed ({type(err).__name__}: {err})") from err
     frame = pd.DataFrame(out, index=pd.Index(index, dtype=object if _mixed(index) else None))
     frame.columns = pd.Index(columns, dtype=object) if _mixed(columns) else columns
     if meta.get("index_name") is not None:
         frame.index.name = untag(meta["index_name"])
     return frame
+
+
+def _column(v, c, t, nrow: int):
+    """One column restored from its stored array ``v`` and type description ``t``."""
+    if v is None or v.shape != (nrow,):
+        raise HierlmError(f"column {c!r} has shape {None if v is None else v.shape} in data.nc, expected ({nrow},)")
+    kind = t.get("kind") if isinstance(t, dict) else None
+    if kind == "category":
+        levels = [untag(x) for x in t["levels"]]
+        _check_codes(v, len(levels), c)
+        return pd.Categorical.from_codes(v.astype(np.int64), categories=levels, ordered=bool(t["ordered"]))
+    if kind == "bool":
+        return pd.Series(v.astype(bool)).astype(t.get("dtype", "bool")).array
+    if kind == "numeric":
+        return pd.Series(v).astype(t.get("dtype", "float64")).array
+    if kind == "values":
+        values = [untag(x) for x in t["values"]]
+        _check_codes(v, len(values), c)
+        arr = np.empty(nrow, dtype=object)
+        ok = v >= 0
+        if values:
+            arr[ok] = np.array(values + [None], dtype=object)[:-1][v[ok]]
+        arr[~ok] = None
+        dtype = t.get("dtype", "object")
+        return arr if dtype == "object" else pd.Series(arr, dtype=object).astype(dtype).array
+    raise HierlmError(f"column {c!r} has an unknown kind {kind!r}")
 
 
 def _mixed(values: list) -> bool:

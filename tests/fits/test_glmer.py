@@ -214,7 +214,7 @@ def test_extractors_and_summary():
     assert m.sigma() == 1.0 and m.npar() == 5
     assert list(m.coef()["herd"].columns) == list(m.fixef().index)
     text = str(m.summary())
-    for piece in ["Generalized linear mixed model fit by maximum likelihood (Laplace Approximation)",
+    for piece in ["Generalized linear mixed model fit by maximum likelihood (Laplace\n  Approximation) [glmerMod]",
                   "Family: binomial  ( logit )", "AIC", "df.resid", "Scaled residuals:", "herd   (Intercept)",
                   "Number of obs: 56, groups:  herd, 15", "z value", "Pr(>|z|)", "***", "Signif. codes",
                   "Correlation of Fixed Effects:"]:

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
+from ...design.limits import check_cells
 from .optimize import blas_threads
 from .pairs import SchurPairs, schur_pairs
 
@@ -112,6 +113,10 @@ class CrossProducts:
         self.rest = layouts
         self.q_re = off  # number of random-effect rows in the rest
         self.q_rest = off + self.p + 1
+        # the rest is factored densely (q_rest × q_rest): refuse before allocating what cannot fit
+        check_cells(f"the random effects after the first block ({off:,} of them) and the fixed effects", self.q_rest,
+                    self.q_rest, "Put the grouping factor with the most levels first, or use fewer terms per bar "
+                    "((x || g) splits a factor bar into one block per level).")
         XY = np.column_stack([X * sw[:, None], y * sw])
         ZR = sp.hstack(cols + [sp.csc_matrix(XY)], format="csc") if cols else sp.csc_matrix(XY)
         Z1 = _z_matrix(idx1, V1w, L1)

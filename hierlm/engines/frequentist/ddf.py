@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg as sla
-from scipy import stats
+from scipy import special
 
 from ...design.covariance import lambdas_of_theta, tril_colmajor
 from ...errors import HierlmError
@@ -490,16 +490,16 @@ def t_test(method: Satterthwaite | KenwardRoger, l: np.ndarray, rhs: float = 0.0
     var, df = method.variance_df(l)
     se = np.sqrt(var)
     t = (est - rhs) / se
-    fac = stats.t.isf((1 - level) / 2, df)
+    fac = special.stdtrit(df, 1 - (1 - level) / 2)
     return {"Estimate": est, "Std. Error": se, "df": df, "t value": t, "lower": est - se * fac,
-            "upper": est + se * fac, "Pr(>|t|)": float(2 * stats.t.sf(abs(t), df))}
+            "upper": est + se * fac, "Pr(>|t|)": float(2 * special.stdtr(df, -abs(t)))}
 
 
 def _f_row(F: float, ndf: int, ddf: float, sigma: float, scale: float = 1.0) -> dict:
     ms = F * sigma**2
     Fs = F * scale
     return {"Sum Sq": ms * ndf, "Mean Sq": ms, "NumDF": ndf, "DenDF": ddf, "F value": Fs,
-            "Pr(>F)": float(stats.f.sf(Fs, ndf, ddf))}
+            "Pr(>F)": float(special.fdtrc(ndf, ddf, Fs))}
 
 
 def _fstat_ddf(nu: np.ndarray, tol: float = 1e-8) -> float:

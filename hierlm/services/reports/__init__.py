@@ -1,35 +1,47 @@
-"""Reports: printed summaries laid out as lme4's and brms's, text and HTML from one content.
+"""Reports: printed summaries laid out as lme4's, lmerTest's and brms's, text and HTML from one content.
 
 A service over the fit protocol; ``fit.summary()`` is :func:`summary` (bound in ``hierlm/__init__``).
+The frequentist printouts follow R's own formatting rules digit for digit (:mod:`hierlm.services.rformat`).
 """
 
 from .bayes import bayes_summary
-from .frequentist import glmer_summary, lmer_summary
-from .summary import Summary
+from .frequentist import format_lmer_summary, glmer_summary, lmer_summary, mer_summary_of
+from .lmprint import glm_summary, lm_summary
+from .summary import Printout, Summary
+from .varcorr import print_varcorr
 
-__all__ = ["summary", "Summary", "lmer_summary", "glmer_summary", "bayes_summary"]
+__all__ = ["summary", "Summary", "Printout", "lmer_summary", "format_lmer_summary", "glmer_summary",
+           "mer_summary_of", "lm_summary", "glm_summary", "bayes_summary", "print_varcorr"]
 
 
-def summary(fit, **kwargs) -> Summary:
-    """The summary of any fit: lme4's layout for frequentist fits, brms's for Bayesian ones.
+def summary(fit, **kwargs):
+    """The summary of any fit: lmerTest's / lme4's / R's layout for frequentist fits, brms's for Bayesian ones.
 
     Parameters
     ----------
-    fit : LmerFit, GlmerFit or BayesFit
+    fit : LmerFit, GlmerFit, LmFit, GlmFit or BayesFit
+    **kwargs
+        Options of the report: ``ddf``, ``data_name``, ``correlation`` (:func:`lmer_summary`,
+        :func:`glmer_summary`), ``data_name`` (:func:`lm_summary`, :func:`glm_summary`).
 
     Returns
     -------
-    Summary
+    Printout or Summary
 
     Examples
     --------
     >>> import hierlm as hl
     >>> m = hl.lmer("Yield ~ 1 + (1 | Batch)", hl.load_dataset("Dyestuff"))
-    >>> str(summary(m)).splitlines()[0]
-    "Linear mixed model fit by REML ['LmerFit']"
+    >>> str(summary(m, ddf="lme4")).splitlines()[0]
+    "Linear mixed model fit by REML ['lmerMod']"
     """
     if fit.kind.bayesian:
         return bayes_summary(fit, **kwargs)
-    if fit.kind.model == "lmm":
+    model = fit.kind.model
+    if model == "lmm":
         return lmer_summary(fit, **kwargs)
+    if model == "lm":
+        return lm_summary(fit, **kwargs)
+    if model == "glm":
+        return glm_summary(fit, **kwargs)
     return glmer_summary(fit, **kwargs)

@@ -1,0 +1,568 @@
+"""Catalogue of hostile and careless input, as a careless or malicious user would try it (issue 14).
+
+Every case asserts the error class and what the message names, or the exact safe behaviour.  The
+cases run against the public entry points (``hierlm/__init__``), so this file sits at the root of
+the test tree.  Sections: formulas that ask for unbounded memory (also run under an address-space
+limit), degenerate data on every engine, bad arguments, bad ``newdata``, saving into and loading from
+folders a stranger prepared, and exact round trips of awkward columns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import hierlm as hl
+from hierlm.storage import folder as store_folder
+
+SLEEP = hl.load_dataset("sleepstudy")
+CBPP = hl.load_dataset("cbpp")
+F = "Reaction ~ Days + (1|Subject)"
+RNG = np.random.default_rng(14)
+BIG = pd.DataFrame({"y": RNG.normal(size=2000), "x": RNG.normal(size=2000), "z": RNG.normal(size=2000),
+                    "f": np.arange(2000).astype(str), "h": (np.arange(2000) % 400).astype(str),
+                    "g": (np.arange(2000) % 20).astype(str)})
+
+
+def _quiet(fn):
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn()
+    return run
+
+
+def _lmer(formula=F, data=SLEEP, **kw):
+    return _quiet(lambda: hl.lmer(formula, data, **kw))()
+
+
+def _glmer(formula, data, family, **kw):
+    return _quiet(lambda: hl.glmer(formula, data, family=family, **kw))()
+
+
+def _blmer(formula, data, **kw):
+    kw.setdefault("draws", 20)
+    kw.setdefault("tune", 20)
+    kw.setdefault("chains", 1)
+    kw.setdefault("progressbar", False)
+    return _quiet(lambda: hl.blmer(formula, data, **kw))()
+
+
+# -- 1. formulas that would ask for unbounded memory -------------------------------------------------------
+MEMORY_FORMULAS = [
+    ("poly 1e9", "y ~ poly(x, 1e9) + (1|g)", "poly(x, 1e+09)"),
+    ("raw poly 1e9", "y ~ poly(x, 1e9, raw = TRUE) + (1|g)", "poly(x, 1e+09, raw = TRUE)"),
+    ("poly 5000", "y ~ poly(x, 5000) + (1|g)", "must be less than the number of unique points"),
+    ("poly inf", "y ~ poly(x, Inf) + (1|g)", "positive whole number"),
+    ("poly negative", "y ~ poly(x, -3) + (1|g)", "positive whole number"),
+    ("poly fraction", "y ~ poly(x, 2.5) + (1|g)", "positive whole number"),
+    ("poly text degree", "y ~ poly(x, 'a') + (1|g)", "positive whole number"),
+    ("poly inside bar", "y ~ 1 + (poly(x, 1e9)|g)", "poly(x, 1e+09)"),
+    ("cross of power", "y ~ (x + z + f + h)^4 + (1|g)", "would make"),
+    ("factor interaction", "y ~ f:h + (1|g)", "would make"),
+    ("factor times factor", "y ~ f*h + (1|g)", "would make"),
+    ("big factor bar", "y ~ 1 + (f|g)", "would make"),
+    ("big factor bar double", "y ~ 1 + (f||g)", "40,000 random effects for 2,000 observations"),
+    ("interaction bar", "y ~ 1 + (f:h|g)", "would make"),
+    ("many-way star", "y ~ " + " * ".join(f"poly(x, {k})" for k in range(1, 16)) + " + (1|g)", "terms"),
+    ("power of many", "y ~ (" + " + ".join(f"I(x^{k})" for k in range(1, 41)) + ")^40 + (1|g)", "terms"),
+]
+
+
+@pytest.mark.parametrize("formula, names", [c[1:] for c in MEMORY_FORMULAS], ids=[c[0] for c in MEMORY_FORMULAS])
+def test_formula_asking_for_unbounded_memory(formula, names, monkeypatch):
+    monkeypatch.setenv("HIERLM_MAX_DESIGN_CELLS", str(10**7))
+    with pytest.raises(hl.HierlmError) as err:
+        _lmer(formula, BIG)
+    assert names in str(err.value)
+
+
+def test_memory_cases_under_an_address_space_limit(tmp_path):
+    """The same formulas in a process that may not exceed 2 GiB of address space beyond what it has:
+    every one fails with a HierlmError naming the size, none with MemoryError or a crash."""
+    BIG.to_csv(tmp_path / "big.csv", index=False)
+    code = f"""
+import resource, sys, json, warnings
+import pandas as pd, hierlm as hl
+warnings.simplefilter("ignore")
+d = pd.read_csv({str(tmp_path / 'big.csv')!r}, dtype={{"f": str, "h": str, "g": str}})
+used = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (used + 2 * 2**30, used + 2 * 2**30))
+out = []
+for f in {json.dumps([c[1] for c in MEMORY_FORMULAS])}:
+    try:
+        hl.lmer(f, d)
+        out.append("fitted")
+    except hl.HierlmError:
+        out.append("HierlmError")
+    except MemoryError:
+        out.append("MemoryError")
+print(json.dumps(out))
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads(res.stdout.strip().splitlines()[-1]) == ["HierlmError"] * len(MEMORY_FORMULAS)
+
+
+def test_formula_of_a_thousand_terms_fits():
+    d = pd.DataFrame({f"x{i}": RNG.normal(size=60) for i in range(1000)}).assign(y=RNG.normal(size=60),
+                                                                                  g=np.arange(60) % 6)
+    f = "y ~ " + " + ".join(f"x{i}" for i in range(1000)) + " + (1|g)"
+    with pytest.raises(hl.DataError, match="fixed-effect column"):  # 1000 columns for 60 rows: n <= p, refused
+        _lmer(f, d)
+    small = "y ~ " + " + ".join(f"x{i}" for i in range(40)) + " + (1|g)"
+    assert _lmer(small, d).nobs() == 60
+
+
+# -- 2. degenerate data, on every engine -------------------------------------------------------------------
+def _engines(formula, data, family="gaussian"):
+    out = [("glmer", lambda: _glmer(formula, data, family))] if family != "gaussian" else [
+        ("lmer", lambda: _lmer(formula, data))]
+    out.append(("blmer", lambda: _blmer(formula, data, family=family)))
+    return out
+
+
+DEGENERATE = []
+for name, formula, data, family, text in [
+    ("constant response", "y ~ Days + (1|Subject)", SLEEP.assign(y=5.0), "gaussian", "is constant (every value is 5)"),
+    ("constant negative response", "y ~ Days + (1|Subject)", SLEEP.assign(y=-2.5), "gaussian", "every value is -2.5"),
+    ("constant zero response", "y ~ 1 + (1|Subject)", SLEEP.assign(y=0.0), "gaussian", "is constant"),
+    ("all-zero Poisson", "z ~ period + (1|herd)", CBPP.assign(z=0), "poisson", "is 0 in every row"),
+    ("all-zero negbinomial", "z ~ period + (1|herd)", CBPP.assign(z=0), "negbinomial", "is 0 in every row"),
+    ("all-failure Bernoulli", "z ~ period + (1|herd)", CBPP.assign(z=0), "bernoulli", "only failures"),
+    ("all-success Bernoulli", "z ~ period + (1|herd)", CBPP.assign(z=1), "bernoulli", "only successes"),
+    ("all-failure binomial", "cbind(z, size) ~ period + (1|herd)", CBPP.assign(z=0), "binomial", "only failures"),
+    ("all-success binomial", "cbind(size, z) ~ period + (1|herd)", CBPP.assign(z=0), "binomial", "only successes"),
+    ("logical all TRUE", "z ~ period + (1|herd)", CBPP.assign(z=True), "bernoulli", "only successes"),
+    ("p equals n", "Reaction ~ factor(Days) + (1|Subject)", SLEEP.iloc[[0, 1, 2, 3, 4, 15, 16, 17, 18, 19]],
+     "gaussian", "must exceed the number of fixed effects"),
+]:
+    for engine, call in _engines(formula, data, family):
+        DEGENERATE.append((f"{name} [{engine}]", call, hl.DataError, text))
+
+
+@pytest.mark.parametrize("call, kind, text", [c[1:] for c in DEGENERATE], ids=[c[0] for c in DEGENERATE])
+def test_degenerate_data_refused(call, kind, text):
+    with pytest.raises(kind) as err:
+        call()
+    assert text in str(err.value)
+
+
+def test_zero_weights_dropped_by_every_engine():
+    w = np.ones(180)
+    w[:10] = 0
+    d = SLEEP.assign(w=w)
+    for fit in (_lmer(weights="w", data=d), _blmer(F, d, weights="w")):
+        assert fit.nobs() == 170
+    with pytest.warns(hl.HierlmWarning, match=r"10 row\(s\) with weight 0 dropped"):
+        hl.lmer(F, d, weights="w")
+
+
+@pytest.mark.parametrize("value", [1e151, -1e200, 1e300, 1.7e308])
+@pytest.mark.parametrize("column", ["Reaction", "Days"])
+def test_huge_values_refused(column, value):
+    d = SLEEP.assign(**{column: SLEEP[column] * 0 + value + SLEEP[column]})
+    with pytest.raises(hl.DataError, match=f"column '{column}' has 180 value"):
+        _lmer(data=d)
+
+
+@pytest.mark.parametrize("weights, text", [
+    (np.r_[-1.0, np.ones(179)], "finite and non-negative"),
+    (np.r_[np.inf, np.ones(179)], "the weights has 1 infinite value"),
+    (np.zeros(180), "every weight is 0"),
+    (np.ones(179), "one value per row"),
+    ("nope", "'nope'"),
+])
+def test_bad_weights(weights, text):
+    with pytest.raises(hl.DataError, match=text.replace("(", r"\(")):
+        _lmer(weights=weights)
+
+
+# -- 3. bad arguments -----------------------------------------------------------------------------------------
+BAD_SAMPLER_ARGS = [("tune", v) for v in (0, -1, 2.5, "a", None, True)] + \
+                   [("draws", v) for v in (0, -3, 1.5, "10", None, False)] + \
+                   [("chains", v) for v in (0, -1, 2.0, "4", None)] + \
+                   [("maxdepth", v) for v in (-1, 0, 31, 2.5, "10", 10**6)] + \
+                   [("target_accept", v) for v in (0, 1, 1.5, -0.2, "0.9")] + \
+                   [("seed", v) for v in (-1, 2**63, 1.5, "1", True)] + \
+                   [("cores", v) for v in (0, -2, 1.5, "2")] + \
+                   [("method", v) for v in ("margin", None, 1)] + \
+                   [("init", v) for v in ("zero", None)] + \
+                   [("sample_prior", v) for v in ("always", 1)] + \
+                   [("mass_matrix", v) for v in ("dense", 1)] + \
+                   [("sampler", v) for v in ("stan", "numpy", 3)]
+
+
+@pytest.mark.parametrize("arg, value", BAD_SAMPLER_ARGS, ids=[f"{a}={v!r}" for a, v in BAD_SAMPLER_ARGS])
+def test_bad_sampler_arguments(arg, value):
+    with pytest.raises(hl.SamplingError) as err:
+        hl.blmer(F, SLEEP, progressbar=False, **{arg: value})
+    assert arg in str(err.value)
+
+
+def test_unknown_blmer_argument_suggests():
+    with pytest.raises(hl.HierlmError, match="Did you mean 'draws'"):
+        hl.blmer(F, SLEEP, drawz=10)
+
+
+@pytest.mark.parametrize("nagq", [-1, 26, 1.5, "1", True, None])
+def test_bad_nagq(nagq):
+    with pytest.raises(hl.HierlmError, match="nAGQ must be a whole number"):
+        _glmer("incidence ~ period + (1|herd)", CBPP, "poisson", nAGQ=nagq)
+
+
+@pytest.mark.parametrize("reml", ["yes", 1, 0, None, "TRUE"])
+def test_bad_reml(reml):
+    with pytest.raises(hl.HierlmError, match="reml must be True"):
+        _lmer(reml=reml)
+
+
+@pytest.mark.parametrize("family", ["poison", "gausian", "", "logit", 3, None, ["poisson"]])
+def test_bad_family(family):
+    with pytest.raises(hl.HierlmError):
+        _glmer("incidence ~ period + (1|herd)", CBPP, family)
+
+
+@pytest.mark.parametrize("data", [None, [1, 2], "sleepstudy", np.zeros((3, 3)), 42, SLEEP.iloc[:0]])
+def test_bad_data(data):
+    with pytest.raises(hl.DataError):
+        _lmer(data=data)
+
+
+@pytest.mark.parametrize("formula", [None, 42, b"y ~ x", ["Reaction ~ Days"], "", "   ", "~", "Reaction ~",
+                                     "Reaction ~ Days + (1|Subject", "Reaction ~ Days + (1||)", "Reaction ~ ((1|S)"])
+def test_bad_formula(formula):
+    with pytest.raises(hl.HierlmError):
+        _lmer(formula=formula)
+
+
+@pytest.mark.parametrize("expr, text", [
+    ("round(Days, 1e300)", "digits"), ("round(Days, -1e9)", "digits"), ("round(Days, 'a')", "digits"),
+    ("round(Days, Inf)", "digits"), ("log(Days, base = 'e')", "must be a number, not the text 'e'"),
+    ("log(Days, base = 1)", "positive number other than 1"), ("log(Days, base = -2)", "positive number other than 1"),
+    ("scale(Days, center = 'a')", "must be TRUE or FALSE"), ("scale(Days, scale = 2)", "must be TRUE or FALSE"),
+    ("poly(Days, 2, raw = 'yes')", "must be TRUE or FALSE"), ("poly(Days, 2, raw = TRUE)", None),
+    ("scale(Days, center = FALSE)", None), ("log(Days + 1, base = 2)", None), ("poly(Days, Days)", "constant"),
+])
+def test_bad_transform_arguments(expr, text):
+    if text is None:
+        assert _lmer(f"Reaction ~ {expr} + (1|Subject)").nobs() == 180
+        return
+    with pytest.raises(hl.HierlmError) as err:
+        _lmer(f"Reaction ~ {expr} + (1|Subject)")
+    assert text in str(err.value)
+
+
+# -- 4. newdata -------------------------------------------------------------------------------------------------
+M = _lmer("Reaction ~ Days + (Days|Subject)")
+G = _glmer("cbind(incidence, size - incidence) ~ period + (1|herd)", CBPP, "binomial")
+
+NEWDATA = [
+    ("NaN group", pd.DataFrame({"Days": [1.0], "Subject": [np.nan]}), {}, hl.DataError, "missing value of the grouping"),
+    ("NaN group allow new", pd.DataFrame({"Days": [1.0], "Subject": [np.nan]}), {"allow_new_levels": True},
+     hl.DataError, "missing value of the grouping"),
+    ("None group", pd.DataFrame({"Days": [1.0], "Subject": [None]}), {}, hl.DataError, "missing value of the grouping"),
+    ("text Days", pd.DataFrame({"Days": ["a"], "Subject": ["308"]}), {}, hl.DataError, "held numbers"),
+    ("bool Days", pd.DataFrame({"Days": [True], "Subject": ["308"]}), {}, None, None),
+    ("numeric Subject", pd.DataFrame({"Days": [1.0], "Subject": [308]}), {}, None, None),
+    ("missing column", pd.DataFrame({"Subject": ["308"]}), {}, hl.DataError, "'Days'"),
+    ("new level", pd.DataFrame({"Days": [1.0], "Subject": ["999"]}), {}, hl.DataError, "allow_new_levels=True"),
+    ("empty", pd.DataFrame({"Days": [], "Subject": []}), {}, hl.DataError, "empty"),
+    ("not a frame", [[1, "308"]], {}, hl.DataError, "DataFrame"),
+    ("bad re_form", pd.DataFrame({"Days": [1.0], "Subject": ["308"]}), {"re_form": 3}, hl.FormulaError, "re_form"),
+    ("unknown re_form group", pd.DataFrame({"Days": [1.0], "Subject": ["308"]}), {"re_form": "~(1|Item)"},
+     hl.FormulaError, "'Item'"),
+    ("infinite Days", pd.DataFrame({"Days": [np.inf], "Subject": ["308"]}), {}, None, None),
+]
+
+
+@pytest.mark.parametrize("newdata, kw, kind, text", [c[1:] for c in NEWDATA], ids=[c[0] for c in NEWDATA])
+def test_newdata_lmer(newdata, kw, kind, text):
+    if kind is None:
+        out = M.predict(newdata, **kw)
+        assert out.shape == (len(newdata),)
+        return
+    with pytest.raises(kind) as err:
+        M.predict(newdata, **kw)
+    assert text in str(err.value)
+
+
+@pytest.mark.parametrize("newdata, text", [
+    (pd.DataFrame({"period": ["1"], "herd": [np.nan]}), "missing value of the grouping"),
+    (pd.DataFrame({"period": ["9"], "herd": ["1"]}), "level(s) ['9']"),
+    (pd.DataFrame({"period": [1], "herd": [1]}), None),
+    (pd.DataFrame({"herd": ["1"]}), "'period'"),
+])
+def test_newdata_glmer(newdata, text):
+    if text is None:
+        assert G.predict(newdata).shape == (1,)
+        return
+    with pytest.raises(hl.HierlmError) as err:
+        G.predict(newdata)
+    assert text in str(err.value)
+
+
+# -- 5. saving into and loading from hostile folders -----------------------------------------------------------
+def _save(fit, path, **kw):
+    return fit.save(path, **kw)
+
+
+def test_save_refuses_a_folder_with_foreign_files(tmp_path):
+    (tmp_path / "data.nc").write_text("my thesis data")
+    (tmp_path / "thesis.tex").write_text("\\section{}")
+    with pytest.raises(hl.HierlmError, match="not a hierlm save.*data.nc, thesis.tex"):
+        _save(M, tmp_path)
+    assert (tmp_path / "data.nc").read_text() == "my thesis data"
+
+
+def test_overwrite_writes_beside_foreign_files_and_touches_nothing_else(tmp_path):
+    (tmp_path / "thesis.tex").write_text("\\section{}")
+    _save(M, tmp_path, overwrite=True)
+    assert (tmp_path / "thesis.tex").read_text() == "\\section{}"
+    assert hl.load(tmp_path).fixef().equals(M.fixef())
+    b = _blmer(F, SLEEP, seed=1)
+    _save(b, tmp_path, overwrite=True)  # the lmer's arrays.nc goes, thesis.tex stays
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.nc", "hierlm.json", "posterior.nc", "thesis.tex"]
+
+
+def test_saving_over_a_save_leaves_no_stale_file(tmp_path):
+    b = _blmer(F, SLEEP, seed=1)
+    _save(b, tmp_path / "fit")
+    _save(M, tmp_path / "fit")
+    assert sorted(p.name for p in (tmp_path / "fit").iterdir()) == ["arrays.nc", "data.nc", "hierlm.json"]
+    assert not list(tmp_path.glob(".fit.*"))  # no temporary folders left behind
+
+
+def test_save_expands_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    out = _save(M, "~/fits/x")
+    assert out == tmp_path / "fits" / "x" and (tmp_path / "fits" / "x" / "hierlm.json").is_file()
+    assert not pathlib.Path("~").exists()
+    assert hl.load("~/fits/x").sigma() == M.sigma()
+
+
+@pytest.mark.parametrize("path", [42, None, 3.5, ["a"]])
+def test_save_path_of_the_wrong_type(path):
+    with pytest.raises(hl.HierlmError, match="path must be"):
+        _save(M, path)
+
+
+def test_save_onto_a_file(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(hl.HierlmError, match="is a file"):
+        _save(M, tmp_path / "f")
+
+
+def _tamper(folder: pathlib.Path, edit, resign: bool = True):
+    meta = json.loads((folder / "hierlm.json").read_text())
+    edit(meta)
+    if resign:
+        meta["digest"] = store_folder._meta_digest(meta)
+    (folder / "hierlm.json").write_text(json.dumps(meta))
+
+
+def _resign_file(folder: pathlib.Path, name: str):
+    meta = json.loads((folder / "hierlm.json").read_text())
+    meta["files"][name] = store_folder._sha256(folder / name)
+    meta["digest"] = store_folder._meta_digest(meta)
+    (folder / "hierlm.json").write_text(json.dumps(meta))
+
+
+TAMPER = [
+    ("edited formula", lambda m: m.update(formula="Reaction ~ 1 + (1|Subject)"), False, "was changed after"),
+    ("edited formula, re-signed", lambda m: m.update(formula="Reaction ~ 1 + (1|Subject)"), True, "differs in"),
+    ("edited theta, re-signed", lambda m: m["fit"].update(objective="x"), True, "finite number"),
+    ("format_version text", lambda m: m.update(format_version="2"), True, "format_version"),
+    ("format_version float", lambda m: m.update(format_version=2.0), True, "format_version"),
+    ("format_version future", lambda m: m.update(format_version=99), True, "newer hierlm"),
+    ("format_version old", lambda m: m.update(format_version=1), True, "older format"),
+    ("kind unknown", lambda m: m.update(kind="StanFit"), True, "unknown kind"),
+    ("kind missing", lambda m: m.pop("kind"), True, "'kind'"),
+    ("weights too short", lambda m: m.update(weights=[1.0]), True, "one weight per data row"),
+    ("data rows", lambda m: m["data"].update(nrow=5), True, "row labels"),
+    ("column dtype", lambda m: m["data"]["types"][0].update(dtype="complex999"), True, "malformed"),
+    ("column kind", lambda m: m["data"]["types"][0].update(kind="pickle"), True, "unknown kind"),
+    ("category levels", lambda m: m["data"]["types"][2].update(levels=[["s", "1"]]), True, "codes outside"),
+    ("family", lambda m: m["fit"].update(family="poison"), True, "unknown family"),
+    ("nAGQ", lambda m: m["fit"].update(nAGQ=99), True, "'nAGQ' must be a whole number"),
+    ("reml text", lambda m: m["fit"].update(reml="yes"), True, "'reml'"),
+    ("files dropped", lambda m: m["files"].pop("arrays.nc"), True, "does not list arrays.nc"),
+    ("files not a dict", lambda m: m.update(files=[]), True, "not a hierlm manifest"),
+    ("design blocks", lambda m: m["design"]["blocks"][0].update(levels=["a"]), True, "differs in 'blocks'"),
+    ("design names", lambda m: m["design"].update(xnames=["x"]), True, "differs in 'xnames'"),
+]
+
+
+@pytest.mark.parametrize("edit, resign, text", [c[1:] for c in TAMPER], ids=[c[0] for c in TAMPER])
+def test_tampered_saves_are_refused(tmp_path, edit, resign, text):
+    folder = _save(G if "nAGQ" in str(edit.__code__.co_consts) else M, tmp_path / "fit")
+    _tamper(folder, edit, resign)
+    with pytest.raises(hl.HierlmError) as err:
+        hl.load(folder)
+    assert text in str(err.value)
+
+
+def test_theta_of_the_wrong_length_is_refused(tmp_path):
+    import xarray as xr
+
+    folder = _save(M, tmp_path / "fit")
+    with xr.open_dataset(folder / "arrays.nc", engine="h5netcdf") as ds:
+        arrays = {k: ds[k].values for k in ds.data_vars}
+    arrays["theta"] = np.r_[arrays["theta"], 1.0]
+    xr.Dataset({k: xr.Variable([f"{k}_dim{j}" for j in range(v.ndim)], v) for k, v in arrays.items()}).to_netcdf(
+        folder / "arrays.nc", engine="h5netcdf")
+    with pytest.raises(hl.HierlmError, match="arrays.nc' was changed"):
+        hl.load(folder)
+    _resign_file(folder, "arrays.nc")
+    with pytest.raises(hl.HierlmError, match=r"'theta' has shape \(4,\), but the model needs \(3,\)"):
+        hl.load(folder)
+
+
+@pytest.mark.parametrize("name", ["data.nc", "arrays.nc", "hierlm.json"])
+@pytest.mark.parametrize("how", ["truncate", "delete", "empty", "garbage"])
+def test_damaged_files_are_refused(tmp_path, name, how):
+    folder = _save(M, tmp_path / "fit")
+    target = folder / name
+    if how == "truncate":
+        target.write_bytes(target.read_bytes()[: max(1, target.stat().st_size // 3)])
+    elif how == "delete":
+        target.unlink()
+    elif how == "empty":
+        target.write_bytes(b"")
+    else:
+        target.write_bytes(b"\x89HDF\r\n\x1a\n" + os.urandom(500))
+    with pytest.raises(hl.HierlmError) as err:
+        hl.load(folder)
+    assert name in str(err.value) or "not a saved hierlm fit" in str(err.value)
+
+
+def test_damaged_file_with_a_matching_digest_is_refused_by_its_content(tmp_path):
+    folder = _save(M, tmp_path / "fit")
+    (folder / "data.nc").write_bytes(b"not netcdf at all")
+    _resign_file(folder, "data.nc")
+    with pytest.raises(hl.HierlmError, match="cannot be read as netCDF"):
+        hl.load(folder)
+
+
+def test_a_decompression_bomb_is_not_loaded(tmp_path):
+    import xarray as xr
+
+    folder = _save(M, tmp_path / "fit")
+    big = xr.Dataset({"col0": ("row", np.zeros(20_000_000))})
+    big.to_netcdf(folder / "data.nc", engine="h5netcdf", encoding={"col0": {"compression": "gzip",
+                                                                             "compression_opts": 9}})
+    _resign_file(folder, "data.nc")
+    with pytest.raises(hl.HierlmError, match="declares 160,000,000 bytes"):
+        hl.load(folder)
+
+
+def test_huge_manifest_is_not_read(tmp_path):
+    folder = _save(M, tmp_path / "fit")
+    with open(folder / "hierlm.json", "ab") as f:
+        f.truncate(store_folder.MAX_META_BYTES + 10)
+    with pytest.raises(hl.HierlmError, match="refusing to read it"):
+        hl.load(folder)
+
+
+@pytest.mark.parametrize("content", ["[]", "42", "null", '"text"', "{", '{"files": {}}'])
+def test_manifest_that_is_not_one(tmp_path, content):
+    folder = _save(M, tmp_path / "fit")
+    (folder / "hierlm.json").write_text(content)
+    with pytest.raises(hl.HierlmError):
+        hl.load(folder)
+
+
+def test_load_of_a_folder_without_a_save(tmp_path):
+    with pytest.raises(hl.HierlmError, match="not a saved hierlm fit"):
+        hl.load(tmp_path)
+
+
+def test_formula_in_a_strangers_save_cannot_ask_for_memory(tmp_path, monkeypatch):
+    folder = _save(M, tmp_path / "fit")
+    _tamper(folder, lambda m: m.update(formula="Reaction ~ poly(Days, 1e9) + (Days | Subject)"))
+    with pytest.raises(hl.FormulaError, match=r"poly\(Days, 1e\+09\)"):
+        hl.load(folder)
+
+
+# -- 6. exact round trips of awkward columns ---------------------------------------------------------------------
+def _awkward(kind: str) -> pd.DataFrame:
+    base = SLEEP.copy()
+    codes = base.Days.to_numpy() % 3
+    cols = {
+        "bool": pd.Categorical(codes == 0),
+        "float": pd.Categorical(np.array([1.0, 2.5, 1e5])[codes]),
+        "int": pd.Categorical(np.array([10, 2, 33])[codes]),
+        "mixed": pd.Categorical(np.array([1, "1", 2.5], dtype=object)[codes]),
+        "arrow": pd.array(np.array(["ä", "b", "c"])[codes], dtype="string[pyarrow]"),
+        "unicode": np.array(["αλφα", "βήτα", "γάμμα ü"])[codes],
+        "plain bool": codes == 0,
+        "object numbers": np.array([1, 2.5, 3], dtype=object)[codes],
+    }
+    return base.assign(k=cols[kind])
+
+
+AWKWARD = ["bool", "float", "int", "mixed", "arrow", "unicode", "plain bool", "object numbers"]
+
+
+def _same_fit(a, b):
+    assert b.fixef().equals(a.fixef())
+    assert b.varcorr().equals(a.varcorr())
+    for g in a.ranef():
+        assert b.ranef()[g].equals(a.ranef()[g])
+    assert list(b.design.xnames) == list(a.design.xnames)
+    assert [t.levels for t in b.design.reterms] == [t.levels for t in a.design.reterms]
+    np.testing.assert_array_equal(b.fitted(), a.fitted())
+    np.testing.assert_array_equal(b.predict(a.design.data), a.predict(a.design.data))
+
+
+@pytest.mark.parametrize("kind", AWKWARD)
+@pytest.mark.parametrize("where", ["fixed", "group"])
+def test_round_trip_lmer(tmp_path, kind, where):
+    d = _awkward(kind)
+    f = "Reaction ~ Days + k + (1|Subject)" if where == "fixed" else "Reaction ~ Days + (1|k) + (1|Subject)"
+    m = _lmer(f, d)
+    _same_fit(m, hl.load(_save(m, tmp_path / "fit")))
+
+
+@pytest.mark.parametrize("kind", AWKWARD)
+def test_round_trip_glmer(tmp_path, kind):
+    d = CBPP.assign(k=_awkward(kind).k.iloc[: len(CBPP)].to_numpy())
+    g = _glmer("cbind(incidence, size - incidence) ~ k + (1|herd)", d, "binomial")
+    back = hl.load(_save(g, tmp_path / "fit"))
+    _same_fit(g, back)
+
+
+@pytest.mark.parametrize("kind", ["bool", "mixed", "arrow", "unicode"])
+def test_round_trip_blmer(tmp_path, kind):
+    b = _blmer("Reaction ~ Days + k + (1|Subject)", _awkward(kind), seed=3)
+    back = hl.load(_save(b, tmp_path / "fit"))
+    assert back.fixef().equals(b.fixef())
+    np.testing.assert_array_equal(back.predict(b.design.data), b.predict(b.design.data))
+
+
+def test_round_trip_weights_offsets_and_unicode_names(tmp_path):
+    d = SLEEP.rename(columns={"Days": "Tage ü", "Reaction": "Reaktion"}).assign(w=np.linspace(0.5, 2, 180),
+                                                                               off=np.linspace(-1, 1, 180))
+    m = _lmer("Reaktion ~ `Tage ü` + offset(off) + (1|Subject)", d, weights="w")
+    back = hl.load(_save(m, tmp_path / "fit"))
+    _same_fit(m, back)
+    np.testing.assert_array_equal(back.design.weights, m.design.weights)
+    np.testing.assert_array_equal(back.design.offset, m.design.offset)
+
+
+def test_row_labels_keep_their_type(tmp_path):
+    d = SLEEP.set_index(pd.Index([f"r{i}" for i in range(180)]))
+    m = _lmer(data=d)
+    back = hl.load(_save(m, tmp_path / "fit"))
+    assert list(back.design.rows) == list(m.design.rows)
+    m2 = _lmer(data=SLEEP)
+    back2 = hl.load(_save(m2, tmp_path / "fit2"))
+    assert [type(r) for r in back2.design.rows] == [type(r) for r in m2.design.rows]
