@@ -52,8 +52,11 @@ _LAZY = {
     "icc": "hierlm.services.inference",
     "r2": "hierlm.services.inference",
     "load": "hierlm.io.load",
+    "tidy": "hierlm.services.reports",
+    "glance": "hierlm.services.reports",
     **{name: "hierlm.services.plots" for name in ("plot_fixef", "plot_ranef", "plot_varcorr", "plot_shrinkage",
-                                                  "plot_pooling", "plot_residuals", "plot_ppc", "plot_trace")},
+                                                  "plot_pooling", "plot_residuals", "plot_ppc", "plot_trace",
+                                                  "plot_influence")},
 }
 
 
@@ -90,6 +93,8 @@ __all__ = [
     "BootstrapLRT",
     "icc",
     "r2",
+    "tidy",
+    "glance",
     "load",
     "LmerFit",
     "GlmerFit",
@@ -112,4 +117,5 @@ __all__ = [
     "plot_residuals",
     "plot_ppc",
     "plot_trace",
+    "plot_influence",
 ]

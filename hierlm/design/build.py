@@ -45,6 +45,12 @@ class Design:
         Index labels of the data rows used.
     state : dict
         Stateful-transform state (levels, poly coefficients) for new data.
+    data : DataFrame or None
+        The rows used, with the columns the model uses (what a saved fit keeps).
+    source : DataFrame or None
+        The data frame as the user passed it (a reference, not a copy; what ``fit.update`` refits on).
+    weights_arg : str, array or None
+        The ``weights=`` argument as given.
     """
 
     formula: ModelFormula
@@ -62,6 +68,8 @@ class Design:
     keep: list[int]
     dropped: list[str] = field(default_factory=list)
     data: pd.DataFrame | None = None
+    source: pd.DataFrame | None = None
+    weights_arg: object = None
 
     @property
     def n(self) -> int:
@@ -222,7 +230,8 @@ def make_design(formula: str | ModelFormula, data: pd.DataFrame, weights=None, k
     mf = formula if isinstance(formula, ModelFormula) else parse_formula(formula)
     if mf.response is None:
         raise FormulaError(f"the formula '{mf.text}' has no response; write it as 'y ~ ...'")
-    data = _check_data(data)
+    data = source = _check_data(data)
+    weights_arg = weights
     wcol = [weights] if isinstance(weights, str) else []
     cols = _used_columns(mf, data, wcol)
     if weights is not None and not isinstance(weights, str):
@@ -287,6 +296,8 @@ def make_design(formula: str | ModelFormula, data: pd.DataFrame, weights=None, k
         keep=keep,
         dropped=dropped,
         data=data[[c for c in cols if c != "__weights__"]].copy() if keep_data else None,
+        source=source if keep_data else None,
+        weights_arg=weights_arg,
     )
 
 

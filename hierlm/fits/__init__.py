@@ -4,8 +4,9 @@
   services behind ``fit.summary()``, ``fit.confint()``, ...;
 * :mod:`.lmer`, :mod:`.glmer` — ``hl.lmer`` / ``hl.glmer`` and :class:`LmerFit` / :class:`GlmerFit`
   (on :class:`~.frequentist.FrequentistFit`), wrapping the frequentist engine's solutions;
-* :mod:`.blmer`, :mod:`.bayes` — ``hl.blmer`` and :class:`BayesFit`, wrapping the Bayesian engine's
-  draws (:mod:`.bayes_draws`, :mod:`.bayes_predict`: functions of the fit its methods delegate to);
+* :mod:`.bayes` — ``hl.blmer`` and :class:`BayesFit` (on :mod:`.bayes_base`, which owns the draws),
+  wrapping the Bayesian engine's output; :mod:`.bayes_setup` holds blmer's steps before sampling, and
+  :mod:`.bayes_draws`, :mod:`.bayes_predict` functions of the fit its methods delegate to;
 * :mod:`.lm` — ``hl.lm`` / ``hl.glm`` and :class:`LmFit` / :class:`GlmFit` (on :mod:`.regression`), the
   models without random effects that courses set beside the mixed ones;
 * :mod:`.lmm_tests` — lmerTest's t and F tests (Satterthwaite, Kenward–Roger) and ``ranova``;
@@ -15,8 +16,8 @@
 * :mod:`.storage` — a fit's state for ``fit.save`` (the format is :mod:`hierlm.storage`'s).
 """
 
-from .bayes import BayesFit
-from .blmer import blmer, get_priors
+from .bayes import BayesFit, blmer
+from .bayes_setup import get_priors
 from .frequentist import FrequentistFit
 from .glmer import GlmerFit, glmer
 from .lm import GlmFit, LmFit, glm, lm

@@ -1,28 +1,45 @@
-""":class:`BayesFit`: a sampled model with lme4's extractors, computed from the posterior draws.
+""":class:`BayesFit` and ``hl.blmer``: formula + data → a sampled model with lme4's extractors.
 
-Point values are posterior means; every table carries the posterior SD (``Est.Error``) and the 95%
+The pipeline of :func:`blmer`: the design with the checks every engine makes, priors and the
+sampler's parameter layout (:mod:`hierlm.engines.bayes.spec`), start values and centring from the
+frequentist engine's solution, sampling (:mod:`hierlm.engines.bayes.sample`), the ArviZ DataTree,
+the fit, plain-language warnings (the steps are :mod:`.bayes_setup`'s).  Point values of the
+extractors are posterior means; every table carries the posterior SD (``Est.Error``) and the 95%
 interval (``Q2.5``, ``Q97.5``).  ``fit.idata`` is the ArviZ ``DataTree``; ``fit.model`` the mirror
 ``pymc.Model`` (built on first access).
+
+Routes (see :mod:`hierlm.engines.bayes.sample`): ``sampler=None`` / ``"nutpie"`` runs hierlm's
+compiled kernel on nutpie's Rust NUTS — ``method="marginal"`` integrates the random effects out
+(Gaussian, every bar on one grouping factor), ``"joint"`` samples everything, ``"auto"`` picks
+marginal where it applies; ``"pymc"``, ``"numpyro"``, ``"blackjax"``, ``"nutpie-pymc"`` sample the
+mirror PyMC model (also the automatic fallback for priors the kernel cannot evaluate).
 """
 
 from __future__ import annotations
 
-from functools import cached_property
+import json
+import time
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from ..engines.bayes import diagnostics as dg
-from ..engines.bayes.posterior import effects
-from ..engines.bayes.pymc_model import build_model
+from ..engines.bayes import spec as S
+from ..engines.bayes.posterior import build_tree
+from ..engines.bayes.priors import resolve_priors
+from ..errors import HierlmWarning, SamplingError
 from . import bayes_draws, bayes_predict, extract
-from .protocol import Fit, FitKind, services
+from .bayes_base import BayesBase
+from .bayes_setup import default_cores, prepare, start_values, validate
+from .protocol import services
 from .storage import save_fit
+from .update import updated_call
 
-__all__ = ["BayesFit"]
+__all__ = ["BayesFit", "blmer"]
 
 
-class BayesFit(Fit):
+class BayesFit(BayesBase):
     """A Bayesian mixed model fitted by :func:`hierlm.blmer`.
 
     The extractors have the names of lme4's (:meth:`fixef`, :meth:`ranef`, :meth:`coef`,
@@ -63,205 +80,6 @@ class BayesFit(Fit):
     >>> list(b.idata.children)
     ['posterior', 'sample_stats', 'observed_data', 'log_likelihood']
     """
-
-    def __init__(self, design, family, response, spec, idata, priors, settings: dict, timings: dict | None = None,
-                 model=None):
-        self.design, self.family, self.response, self.spec = design, family, response, spec
-        self.idata, self.priors, self.settings = idata, priors, settings
-        self.timings = timings or {}
-        self._model = model
-
-    @property
-    def kind(self) -> FitKind:
-        """Bayesian; ``lmm`` for the Gaussian family, ``glmm`` otherwise.
-
-        Returns
-        -------
-        FitKind
-
-        Examples
-        --------
-        >>> b.kind
-        FitKind(engine='bayesian', model='lmm')
-        """
-        return FitKind("bayesian", "lmm" if self.family.name == "gaussian" else "glmm")
-
-    # -- structure ----------------------------------------------------------------------------
-    @property
-    def posterior(self):
-        """The posterior draws as an xarray Dataset (``fit.idata["posterior"]``).
-
-        Variables: ``Intercept`` (centred-predictor intercept), ``b`` (the other fixed effects),
-        ``beta`` (all fixed effects on the original scale), ``sd_<group>``, ``cor_<group>``,
-        ``r_<group>`` (random effects), ``sigma`` / ``shape``.
-
-        Returns
-        -------
-        xarray.Dataset
-
-        Examples
-        --------
-        >>> post = b.posterior
-        >>> post["beta"].dims, post["beta"].shape
-        (('chain', 'draw', 'coef'), (2, 500, 2))
-        >>> post["r_Subject"].sel(Subject="308").shape  # (chain, draw, term)
-        (2, 500, 2)
-        """
-        return self.idata["posterior"].to_dataset()
-
-    def ngrps(self) -> dict[str, int]:
-        """Number of levels of every grouping factor.
-
-        Returns
-        -------
-        dict
-            Grouping factor -> number of levels.
-
-        Examples
-        --------
-        >>> b.ngrps()
-        {'Subject': 18}
-        """
-        return extract.ngrps(self.design)
-
-    @property
-    def model(self):
-        """The equivalent ``pymc.Model`` (same density and parameter layout as the sampler's).
-
-        Built on first access from the formula, data and priors; use it with PyMC and ArviZ as any
-        model (``pm.sample_posterior_predictive``, ``pm.model_to_graphviz``, ...).
-
-        Returns
-        -------
-        pymc.Model
-
-        Examples
-        --------
-        >>> model = b.model
-        >>> type(model).__name__
-        'Model'
-        """
-        if self._model is None:
-            self._model = build_model(self.spec, self.design.rows)
-        return self._model
-
-    def prior_summary(self) -> pd.DataFrame:
-        """The priors of this fit, as brms's ``prior_summary``.
-
-        Returns
-        -------
-        DataFrame
-            Columns ``class``, ``group``, ``term``, ``prior``, ``source`` (``default`` or ``user``);
-            see :func:`hierlm.get_priors` and the priors guide.
-
-        Examples
-        --------
-        >>> b.prior_summary()
-               class    group         term                 prior   source
-        0  Intercept                        normal(298.5, 140.8)  default
-        1          b                  Days      normal(0, 48.89)  default
-        2         sd  Subject  (Intercept)    half_normal(140.8)  default
-        3         sd  Subject         Days    half_normal(48.89)  default
-        4        cor  Subject                             lkj(1)  default
-        5      sigma                        exponential(0.01775)  default
-        """
-        return self.priors.table()
-
-    # -- draws --------------------------------------------------------------------------------
-    @cached_property
-    def _effects(self):
-        return effects(self.spec, self.posterior)
-
-    def beta_draws(self) -> np.ndarray:
-        """Draws of the fixed effects in lme4's order (``design.xnames``), on the original scale.
-
-        Returns
-        -------
-        ndarray
-            (chains, draws, p).
-
-        Examples
-        --------
-        >>> b.beta_draws().shape
-        (2, 500, 2)
-        """
-        return self._effects[0]
-
-    def ranef_draws(self) -> list[np.ndarray]:
-        """Draws of the random effects of every block.
-
-        Returns
-        -------
-        list of ndarray
-            One (chains, draws, levels, q) array per block, in ``design.reterms`` order.
-
-        Examples
-        --------
-        >>> b.ranef_draws()[0].shape
-        (2, 500, 18, 2)
-        """
-        return self._effects[1]
-
-    def sdcor_draws(self, k: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """Draws of the SDs and the correlation matrix of block ``k``.
-
-        Parameters
-        ----------
-        k : int
-            Index of the block (``design.reterms`` order).
-
-        Returns
-        -------
-        (ndarray, ndarray or None)
-            SDs (chains, draws, q); correlations (chains, draws, q, q), None for a one-term block.
-
-        Examples
-        --------
-        >>> [x.shape for x in b.sdcor_draws(0)]
-        [(2, 500, 2), (2, 500, 2, 2)]
-        """
-        b = self.spec.blocks[k]
-        post = self.posterior
-        sd = post[f"sd_{b.v}"].values
-        cor = post[f"cor_{b.v}"].values if b.q > 1 else None
-        return sd, cor
-
-    def dispersion_draws(self) -> np.ndarray | None:
-        """Draws of the family's dispersion parameter (σ, or the negative-binomial shape); None without one.
-
-        Returns
-        -------
-        ndarray or None
-            (chains, draws).
-
-        Examples
-        --------
-        >>> b.dispersion_draws().shape
-        (2, 500)
-        """
-        nm = self.spec.disp_name
-        return self.posterior[nm].values if nm else None
-
-    def covariance_draws(self) -> list[np.ndarray]:
-        """The covariance matrix Σ of every random-effects block, per posterior draw.
-
-        Returns
-        -------
-        list of ndarray
-            One (chains, draws, q, q) array per block.
-
-        Examples
-        --------
-        >>> S = b.covariance_draws()[0]
-        >>> S.shape
-        (2, 500, 2, 2)
-        """
-        out = []
-        for k, b in enumerate(self.spec.blocks):
-            sd, cor = self.sdcor_draws(k)
-            C = cor if cor is not None else np.ones(sd.shape + (1,))
-            out.append(sd[..., :, None] * C * sd[..., None, :])
-        return out
 
     # -- extractors ---------------------------------------------------------------------------
     def fixef(self) -> pd.DataFrame:
@@ -351,20 +169,7 @@ class BayesFit(Fit):
         2   Subject  (Intercept)  Days
         3  Residual         None  None
         """
-        covs = [c.reshape((-1,) + c.shape[2:]) for c in self.covariance_draws()]
-        sig = self.dispersion_draws().reshape(-1) if self.family.has_dispersion else None
-        S = covs[0].shape[0]
-        per_draw = [extract.varcorr_rows(self.design, [c[s] for c in covs], None if sig is None else sig[s])
-                    for s in range(S)]
-        vcov = np.array([[r["vcov"] for r in rows] for rows in per_draw])
-        sdcor = np.array([[r["sdcor"] for r in rows] for rows in per_draw])
-        frame = extract.varcorr_frame(self.design, [c.mean(0) for c in covs], None if sig is None else sig.mean())
-        frame["vcov"] = vcov.mean(0)
-        frame["sdcor"] = sdcor.mean(0)
-        frame["Est.Error"] = sdcor.std(0, ddof=1)
-        q = np.quantile(sdcor, [0.025, 0.975], axis=0)
-        frame["Q2.5"], frame["Q97.5"] = q[0], q[1]
-        return frame
+        return bayes_draws.varcorr_table(self)
 
     def sigma(self) -> float:
         """Posterior mean of the residual SD (1 for families without one).
@@ -396,23 +201,27 @@ class BayesFit(Fit):
         """
         return bayes_predict.mu_draws(self).mean(axis=(0, 1))
 
-    def residuals(self) -> np.ndarray:
-        """Response residuals y − fitted (observed proportions for binomial models).
+    def residuals(self, type: str = "response") -> np.ndarray:
+        """Residuals at the posterior mean: response y − fitted (the default), Pearson or deviance.
+
+        Parameters
+        ----------
+        type : {"response", "pearson", "deviance"}
 
         Returns
         -------
         ndarray
-            One residual per observation used.
+            One residual per observation used (observed proportions for binomial models).
 
         Examples
         --------
-        >>> b.residuals().shape
-        (180,)
+        >>> b.residuals().shape, b.residuals("pearson").shape
+        ((180,), (180,))
         """
-        return self.response.y - self.fitted()
+        return bayes_predict.residuals(self, type)
 
     def predict(self, newdata: pd.DataFrame | None = None, re_form: str | None = None, allow_new_levels: bool = False,
-                kind: str = "mean", type: str = "response"):
+                kind: str = "mean", type: str = "response", interval: str | None = None, level: float = 0.95):
         """Posterior predictions of the expected response (brms's ``fitted`` / ``posterior_epred``).
 
         Parameters
@@ -428,11 +237,16 @@ class BayesFit(Fit):
             Posterior mean (numpy array) or all draws (xarray DataArray: chain, draw, obs).
         type : {"response", "link"}
             Scale of the predictions (they differ for GLMMs only).
+        interval : {None, "confidence", "prediction"}
+            A DataFrame ``fit``, ``lwr``, ``upr``: the posterior mean with an equal-tailed interval of the
+            expected response, or of a new observation (posterior-predictive draws).
+        level : float, default 0.95
 
         Returns
         -------
-        ndarray or xarray.DataArray
-            ``kind="mean"``: one value per row; ``kind="draws"``: (chain, draw, obs).
+        ndarray, xarray.DataArray or DataFrame
+            ``kind="mean"``: one value per row; ``kind="draws"``: (chain, draw, obs); with ``interval``
+            a DataFrame.
 
         Examples
         --------
@@ -444,6 +258,8 @@ class BayesFit(Fit):
         >>> b.predict(new, re_form="~0").shape  # population level
         (3,)
         """
+        if interval is not None:
+            return bayes_predict.predict_interval(self, newdata, interval, level, re_form, allow_new_levels, type)
         return bayes_predict.predict(self, newdata, re_form, allow_new_levels, kind, type)
 
     def posterior_predictive(self):
@@ -516,6 +332,39 @@ class BayesFit(Fit):
         False
         """
         return bool(self.singular_terms())
+
+    def update(self, formula: str | None = None, data=None, **settings) -> BayesFit:
+        """Refit with a changed formula, data or settings, as R's / brms's ``update`` (``". ~ . - Days"``).
+
+        The priors you set are kept, the defaults rescale to the new data; ``settings`` override the
+        sampler's (``draws=``, ``seed=``, ``priors=``, ...).
+
+        Parameters
+        ----------
+        formula : str, optional
+            A change such as ``". ~ . - Days"`` (R's ``update.formula``), or a new formula.
+        data : DataFrame, optional
+            Default: the data frame the fit was made from.
+        **settings
+            Arguments of :func:`hierlm.blmer` to change.
+
+        Returns
+        -------
+        BayesFit
+
+        Examples
+        --------
+        >>> b.update(". ~ . - Days", draws=200).formula
+        'Reaction ~ (Days | Subject)'
+        """
+        formula, data, weights = updated_call(self, formula, data)
+        st = self.settings
+        kw = {k: st[k] for k in ("draws", "tune", "chains", "seed", "method", "init", "target_accept", "cores")
+              if st.get(k) is not None}
+        kw.update(family=self.family.name, weights=weights, progressbar=False,
+                  priors=[r["prior"] for r in self.priors.rows if r["source"] == "user"] or None)
+        kw.update(settings)
+        return blmer(formula, data, **kw)
 
     def icc(self) -> pd.DataFrame:
         """Posterior of the intraclass correlation(s) of a random-intercept model (see :func:`hierlm.icc`).
@@ -598,3 +447,142 @@ class BayesFit(Fit):
         True
         """
         return save_fit(self, path, overwrite=overwrite)
+
+
+def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int = 1000, tune: int = 1000,
+          chains: int = 4, seed: int | None = None, sampler: str | None = None, progressbar: bool = True, *,
+          method: str = "auto", target_accept: float | None = None, cores: int | None = None, init: str = "lmer",
+          weights=None, sample_prior: str | None = None, centred="auto", **kw) -> BayesFit:
+    """Fit a mixed model by NUTS, with lme4 formula syntax and weakly informative default priors.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 formula, e.g. ``"Reaction ~ Days + (Days | Subject)"``.
+    data : DataFrame
+    family : {"gaussian", "binomial", "bernoulli", "poisson", "negbinomial"}
+        Binomial responses as ``cbind(successes, failures)`` or a proportion with ``weights=``.
+    priors : dict or list of Prior, optional
+        Overrides of the defaults, e.g. ``{"b": hl.Prior("normal", mu=0, sigma=5),
+        ("sd", "Subject"): hl.Prior("half_normal", sigma=20)}``; see :mod:`hierlm.engines.bayes.priors`.
+    draws, tune, chains : int
+        Draws kept and warm-up iterations per chain; number of chains.
+    seed : int, optional
+        Makes the fit bit-for-bit reproducible on the same machine (same hierlm, numba and CPU); on
+        another machine the draws differ in the last bits and the summaries agree within Monte Carlo
+        error.  None draws one (stored in ``fit.idata.attrs["seed"]``).
+    sampler : {None, "nutpie", "pymc", "numpyro", "blackjax", "nutpie-pymc"}
+    progressbar : bool
+    method : {"auto", "joint", "marginal"}
+        ``"marginal"`` integrates the random effects out (Gaussian models whose bars share one
+        grouping factor, e.g. ``(Days | Subject)`` or ``(Days || Subject)``) and draws them exactly
+        afterwards; ``"joint"`` samples them with the other parameters; ``"auto"`` (default) picks
+        marginal where it applies.
+    target_accept : float, optional
+        Target acceptance rate of NUTS; raise it (0.95, 0.99) after divergences.  Default 0.9 for
+        the marginal route, 0.95 for the joint route when a grouping factor has fewer than 10
+        levels, 0.8 otherwise.
+    cores : int, optional
+        Chains run in parallel on this many cores (default: one per chain, at most the machine's).
+    init : {"lmer", "random"}
+        Start chains near the REML / ML estimates (jittered) or at PyMC's default random points.
+    weights : str or array-like, optional
+        Number of trials for a binomial proportion; prior weights for a Gaussian model.
+    sample_prior : {None, "yes", "only"}
+        ``"only"``: draws from the prior (and prior predictive) instead of the posterior;
+        ``"yes"``: add ``prior`` / ``prior_predictive`` groups to the posterior fit.
+    centred : "auto", bool or list of bool
+        Joint route: sample each random-effects block centred (r ~ N(0, Σ)) or non-centred
+        (r = L z); "auto" decides per block from the REML / ML fit (see :func:`.spec.choose_centring`).
+        On the marginal route the effects are integrated out, so anything but "auto" only warns
+        (the number of flags is checked on both routes).
+    maxdepth : int, optional
+        Maximum NUTS tree depth (default 10).
+    mass_matrix : {"diag", "low_rank"}, optional
+        nutpie's mass-matrix adaptation; default ``"low_rank"`` for the marginal route (a handful of
+        parameters), ``"diag"`` for the joint one (low rank is slow for hundreds of parameters).
+
+    Returns
+    -------
+    BayesFit
+
+    Examples
+    --------
+    >>> import hierlm as hl
+    >>> fit = hl.blmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"), seed=1,
+    ...                progressbar=False)  # doctest: +SKIP
+    >>> fit.fixef()  # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    draws, tune, chains, seed, sample_prior = validate(draws, tune, chains, seed, sampler, method, target_accept,
+                                                        cores, init, sample_prior, kw)
+    design, fam, resp = prepare(formula, data, family, weights)
+    prior_set = resolve_priors(design, fam.name, priors, resp)
+    spec = S.build_spec(design, fam, resp, prior_set)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+    cores = cores or default_cores(chains)
+    notes: list[str] = []
+    if sampler in (None, "nutpie") and not prior_set.kernel_ok:
+        odd = sorted({r["prior"].dist for r in prior_set.rows
+                      if r["prior"].kernel_code is None and r["prior"].dist != "lkj"})
+        notes.append(f"the prior(s) {', '.join(odd)} are not in hierlm's compiled kernel, so PyMC's model was "
+                     "sampled with nutpie (sampler='nutpie-pymc'), which compiles for several seconds")
+        warnings.warn(notes[-1], HierlmWarning, stacklevel=2)
+        sampler = "nutpie-pymc"
+    kernel = sampler in (None, "nutpie")
+    if method == "marginal" and not (kernel and S.marginal_applies(spec)):
+        raise SamplingError("method='marginal' needs a Gaussian model whose random effects share one grouping factor "
+                            f"(this one: family '{fam.name}', {len(spec.blocks)} block(s)) and the default sampler; "
+                            "use method='joint'")
+    use_marginal = kernel and sample_prior != "only" and method != "joint" and S.marginal_applies(spec)
+    start = start_values(design, fam, resp) if sample_prior != "only" else None
+    if isinstance(centred, str) and centred == "auto":
+        flags = None
+    elif isinstance(centred, (bool, np.bool_)):
+        flags = [bool(centred)] * len(spec.blocks)
+    else:
+        flags = list(centred)
+    if flags is not None and len(flags) != len(spec.blocks):
+        raise SamplingError(f"centred needs one flag per random-effects block ({len(spec.blocks)}: "
+                            f"{[b.label for b in spec.blocks]}), got {centred!r}")
+    if use_marginal and flags is not None:
+        notes.append(f"centred={centred!r} has no effect here: the random effects are integrated out (marginal "
+                     "route), so there is nothing to centre; pass method='joint' to sample them centred")
+        warnings.warn(notes[-1], HierlmWarning, stacklevel=2)
+    if not use_marginal:
+        for b, c in zip(spec.blocks, flags if flags is not None else S.choose_centring(spec, start)):
+            b.centred = bool(c)
+    if target_accept is None:  # small steps where funnels are likely: marginal (cheap) and few levels
+        few = min(b.J for b in spec.blocks) < 10
+        target_accept = 0.9 if use_marginal else 0.95 if few else 0.8
+    target_accept = float(target_accept)
+    if use_marginal:  # a handful of parameters: a dense (low-rank) mass matrix is cheap and mixes far better
+        kw.setdefault("mass_matrix", "low_rank")
+    settings = dict(formula=design.formula.text, family=fam.name, draws=draws, tune=tune, chains=chains, seed=seed,
+                    sampler=sampler or "nutpie", method="marginal" if use_marginal else "joint", init=init,
+                    target_accept=target_accept, cores=cores, sample_prior=sample_prior, notes=notes,
+                    centred=[b.label for b in spec.blocks if b.centred], **kw)
+    t1 = time.perf_counter()
+    # the sampling routes import numba and nutpie: loaded here, on the first fit, so `import hierlm` stays fast
+    from ..engines.bayes import sample as sampling
+
+    if sample_prior == "only":
+        run = sampling.prior_draws(spec, design, draws, chains, seed)
+    else:
+        run = sampling.sample(spec, design, marginal=use_marginal, start=start if init == "lmer" else None,
+                              sampler=sampler, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+                              target_accept=target_accept, progressbar=progressbar, **kw)
+        if sample_prior == "yes":
+            run.extra_groups.update(sampling.prior_draws(spec, design, draws, chains, seed).extra_groups)
+    settings["sampler_label"] = run.label
+    t2 = time.perf_counter()
+    attrs = dict(seed=str(seed), method=settings["method"], sampler=settings["sampler"],
+                 inference_library=settings["sampler_label"], hierlm_formula=design.formula.text, family=fam.name,
+                 centred=json.dumps(settings["centred"]), hier_centre=json.dumps(spec.hier_centre))
+    tree = build_tree(spec, design, fam, resp, run.posterior, run.stats, attrs, run.extra_groups)
+    fit = BayesFit(design, fam, resp, spec, tree, prior_set, settings,
+                   timings=dict(setup_s=t1 - t0, sample_s=t2 - t1, posterior_s=time.perf_counter() - t2), model=run.model)
+    if sample_prior != "only":
+        bayes_draws.check_fit(fit, stacklevel=3)
+    return fit

@@ -13,8 +13,9 @@ import pandas as pd
 
 from ..engines.bayes import diagnostics as dg
 from ..errors import SamplingWarning
+from . import extract
 
-__all__ = ["main_draws", "diagnostic_table", "singular_terms", "check_fit"]
+__all__ = ["main_draws", "diagnostic_table", "singular_terms", "check_fit", "varcorr_table"]
 
 
 def main_draws(fit) -> tuple[np.ndarray, list[str]]:
@@ -113,3 +114,21 @@ def _singular_hint(fit) -> str:
     if sing:
         bits.append("piled-up posteriors: " + "; ".join(sing))
     return (" Here: " + " and ".join(bits) + ".") if bits else ""
+
+
+def varcorr_table(fit) -> pd.DataFrame:
+    """lme4's ``as.data.frame(VarCorr(m))`` over the posterior: means plus ``Est.Error``, ``Q2.5``, ``Q97.5``."""
+    covs = [c.reshape((-1,) + c.shape[2:]) for c in fit.covariance_draws()]
+    sig = fit.dispersion_draws().reshape(-1) if fit.family.has_dispersion else None
+    S = covs[0].shape[0]
+    per_draw = [extract.varcorr_rows(fit.design, [c[s] for c in covs], None if sig is None else sig[s])
+                for s in range(S)]
+    vcov = np.array([[r["vcov"] for r in rows] for rows in per_draw])
+    sdcor = np.array([[r["sdcor"] for r in rows] for rows in per_draw])
+    frame = extract.varcorr_frame(fit.design, [c.mean(0) for c in covs], None if sig is None else sig.mean())
+    frame["vcov"] = vcov.mean(0)
+    frame["sdcor"] = sdcor.mean(0)
+    frame["Est.Error"] = sdcor.std(0, ddof=1)
+    q = np.quantile(sdcor, [0.025, 0.975], axis=0)
+    frame["Q2.5"], frame["Q97.5"] = q[0], q[1]
+    return frame

@@ -5,13 +5,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..design import select_blocks
 from ..engines.bayes.posterior import eta_chunks
 from ..errors import HierlmError
 
-__all__ = ["mu_draws", "new_level_draws", "posterior_predictive", "predict"]
+__all__ = ["mu_draws", "new_level_draws", "posterior_predictive", "predict", "predict_interval", "residuals"]
 
 
 def mu_draws(fit, **kw) -> np.ndarray:
@@ -95,22 +94,86 @@ def posterior_predictive(fit):
     """
     import xarray as xr
 
-    mu = mu_draws(fit)
-    rng = np.random.default_rng([int(fit.settings.get("seed", 0)), 1])
-    fam, r = fit.family.name, fit.response
-    if fam == "gaussian":
-        sd = fit.dispersion_draws()[..., None] / np.sqrt(r.prior_weights)
-        y = rng.normal(mu, sd)
-    elif fam in ("binomial", "bernoulli"):
-        y = rng.binomial(np.round(r.trials).astype(np.int64), mu)
-    elif fam == "poisson":
-        y = rng.poisson(mu)
-    else:
-        phi = fit.dispersion_draws()[..., None]
-        y = rng.negative_binomial(phi, phi / (phi + mu))
+    r = fit.response
+    y = _replicate(fit, mu_draws(fit), r.trials, r.prior_weights, np.random.default_rng([int(fit.settings.get("seed", 0)), 1]))
     post = fit.idata["posterior"]
     ds = xr.Dataset({"y": (("chain", "draw", "obs"), y)},
                     coords={"chain": post["chain"].values, "draw": post["draw"].values,
                             "obs": fit.idata["observed_data"]["obs"].values})
     fit.idata["posterior_predictive"] = xr.DataTree(ds)
     return ds
+
+
+def _replicate(fit, mu: np.ndarray, trials, weights, rng: np.random.Generator) -> np.ndarray:
+    """One replicated response per draw of μ (chains, draws, n), from the family with each draw's dispersion."""
+    fam = fit.family.name
+    if fam == "gaussian":
+        return rng.normal(mu, fit.dispersion_draws()[..., None] / np.sqrt(weights))
+    if fam in ("binomial", "bernoulli"):
+        return rng.binomial(np.round(trials).astype(np.int64), mu)
+    if fam == "poisson":
+        return rng.poisson(mu)
+    phi = fit.dispersion_draws()[..., None]
+    return rng.negative_binomial(phi, phi / (phi + mu))
+
+
+def predict_interval(fit, newdata=None, interval="confidence", level=0.95, re_form=None, allow_new_levels=False,
+                     type="response"):
+    """Posterior mean with an equal-tailed interval: of the expected response (``"confidence"``, brms's
+    ``fitted``) or of a new observation (``"prediction"``, brms's ``predict``), as R's ``fit``/``lwr``/``upr``.
+
+    New levels get effects drawn from the fitted population (``allow_new_levels=True``); prediction
+    intervals add the family's noise draw by draw (binomial models on the proportion scale).
+
+    Examples
+    --------
+    >>> import hierlm as hl, pandas as pd
+    >>> b = hl.blmer("Reaction ~ Days + (1 | Subject)", hl.load_dataset("sleepstudy"), draws=200, chains=2,
+    ...              seed=1, progressbar=False)
+    >>> out = predict_interval(b, pd.DataFrame({"Days": [5], "Subject": ["new"]}), "prediction", allow_new_levels=True)
+    >>> out.columns.tolist(), bool(out["lwr"].iloc[0] < out["fit"].iloc[0] < out["upr"].iloc[0])
+    (['fit', 'lwr', 'upr'], True)
+    """
+    import pandas as pd
+
+    if interval not in ("confidence", "prediction"):
+        raise HierlmError(f"interval must be 'confidence' or 'prediction', not {interval!r}")
+    if not (isinstance(level, (int, float)) and 0 < level < 1):
+        raise HierlmError(f"level must be a number between 0 and 1 (e.g. 0.95), not {level!r}")
+    draws = predict(fit, newdata, re_form, allow_new_levels, "draws", type).values
+    if interval == "prediction":
+        if type != "response":
+            raise HierlmError("prediction intervals are on the response scale; use type='response'")
+        n = draws.shape[-1]
+        rng = np.random.default_rng([int(fit.settings.get("seed", 0)), 3])
+        draws = _replicate(fit, draws, np.ones(n), np.ones(n), rng).astype(float)
+    flat = draws.reshape(-1, draws.shape[-1])
+    a = (1 - level) / 2
+    lo, hi = np.quantile(flat, [a, 1 - a], axis=0)
+    index = newdata.index if newdata is not None else pd.RangeIndex(fit.nobs())
+    return pd.DataFrame({"fit": flat.mean(0), "lwr": lo, "upr": hi}, index=index)
+
+
+def residuals(fit, type: str = "response") -> np.ndarray:
+    """Residuals at the posterior mean of μ: response y − μ̂, Pearson (y − μ̂)√w / √V(μ̂) (Gaussian: / σ̂),
+    deviance sign(y − μ̂)√d(y, μ̂).
+
+    Examples
+    --------
+    >>> import hierlm as hl
+    >>> b = hl.blmer("Reaction ~ Days + (1 | Subject)", hl.load_dataset("sleepstudy"), draws=200, chains=2,
+    ...              seed=1, progressbar=False)
+    >>> residuals(b, "pearson").shape
+    (180,)
+    """
+    r, fam = fit.response, fit.family
+    mu = mu_draws(fit).mean(axis=(0, 1))
+    if type == "response":
+        return r.y - mu
+    if type == "pearson":
+        out = fam.pearson_residuals(r.y, mu, r.weights)
+        return out / fit.sigma() if fam.has_dispersion else out
+    if type == "deviance":
+        out = fam.deviance_residuals(r.y, mu, r.weights)
+        return out / fit.sigma() if fam.has_dispersion else out
+    raise HierlmError(f"type must be 'response', 'pearson' or 'deviance', not {type!r}")

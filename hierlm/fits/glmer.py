@@ -17,6 +17,7 @@ from ..errors import HierlmError, HierlmWarning
 from .frequentist import SINGULAR_MESSAGE, FrequentistFit
 from .lmer import lmer
 from .protocol import FitKind
+from .update import updated_call
 
 __all__ = ["GlmerFit", "glmer", "fit_glmm"]
 
@@ -213,6 +214,34 @@ class GlmerFit(FrequentistFit):
         (15, 1, 1)
         """
         return self.cond_var_
+
+    def update(self, formula: str | None = None, data=None, **settings) -> GlmerFit:
+        """Refit with a changed formula, data or settings, as R's ``update`` (``". ~ . - Days"``).
+
+        Parameters
+        ----------
+        formula : str, optional
+            A change such as ``". ~ . - Days"`` or ``"log(.) ~ ."`` (R's ``update.formula``), or a new formula.
+        data : DataFrame, optional
+            Default: the data frame the fit was made from.
+        **settings
+            Arguments of the fitting function to change (``family=``, ``nAGQ=``, ``weights=``).
+
+        Returns
+        -------
+        GlmerFit
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> g = hl.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", hl.load_dataset("cbpp"),
+        ...              family="binomial")
+        >>> g.update(". ~ . - period").fixef().index.tolist()
+        ['(Intercept)']
+        """
+        formula, data, weights = updated_call(self, formula, data)
+        family = self.family.name  # a negative binomial's θ is estimated again
+        return glmer(formula, data, **{"family": family, "nAGQ": self.nAGQ, "weights": weights, **settings})
 
     def refit_ml(self) -> GlmerFit:
         """The fit itself: a GLMM fit already is a maximum-likelihood fit (for :func:`hierlm.anova`).

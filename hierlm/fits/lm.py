@@ -34,6 +34,7 @@ from ..formula import parse_formula
 from .protocol import FitKind
 from .intervals import check_level, quantile_of
 from .regression import RegressionFit
+from .update import updated_call
 
 __all__ = ["LmFit", "GlmFit", "lm", "glm", "fit_lm", "fit_glm"]
 
@@ -155,6 +156,31 @@ class LmFit(RegressionFit):
         return pd.Series({"value": value, "numdf": float(numdf), "dendf": float(dendf),
                           "p": float(fdtrc(numdf, dendf, value))})
 
+    def update(self, formula: str | None = None, data=None, **settings) -> LmFit:
+        """Refit with a changed formula, data or settings, as R's ``update`` (``". ~ . - x"``).
+
+        Parameters
+        ----------
+        formula : str, optional
+            A change such as ``". ~ . - Days"`` or ``"log(.) ~ ."`` (R's ``update.formula``), or a new formula.
+        data : DataFrame, optional
+            Default: the data frame the fit was made from.
+        **settings
+            Arguments of the fitting function to change (``weights=``).
+
+        Returns
+        -------
+        LmFit
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> hl.lm("Reaction ~ Days", hl.load_dataset("sleepstudy")).update(". ~ . + Subject").nobs()
+        180
+        """
+        formula, data, weights = updated_call(self, formula, data)
+        return lm(formula, data, **{"weights": weights, **settings})
+
     def confint(self, level: float = 0.95) -> pd.DataFrame:
         """Confidence intervals of the coefficients, estimate ± t quantile × SE (R's ``confint.lm``).
 
@@ -239,6 +265,32 @@ class GlmFit(RegressionFit):
         """
         df = self.nobs() - self.solution.rank
         return float(np.sqrt(self.solution.deviance / df)) if df > 0 else np.nan
+
+    def update(self, formula: str | None = None, data=None, **settings) -> GlmFit:
+        """Refit with a changed formula, data or settings, as R's ``update`` (``". ~ . - x"``).
+
+        Parameters
+        ----------
+        formula : str, optional
+            A change such as ``". ~ . - Days"`` or ``"log(.) ~ ."`` (R's ``update.formula``), or a new formula.
+        data : DataFrame, optional
+            Default: the data frame the fit was made from.
+        **settings
+            Arguments of the fitting function to change (``family=``, ``weights=``).
+
+        Returns
+        -------
+        GlmFit
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> g = hl.glm("cbind(incidence, size - incidence) ~ period", hl.load_dataset("cbpp"), family="binomial")
+        >>> g.update(". ~ . - period").fixef().index.tolist()
+        ['(Intercept)']
+        """
+        formula, data, weights = updated_call(self, formula, data)
+        return glm(formula, data, **{"family": self.family.name, "weights": weights, **settings})
 
     def confint(self, level: float = 0.95) -> pd.DataFrame:
         """Wald intervals of the coefficients (R's ``confint.default``; R's ``confint.glm`` profiles instead).

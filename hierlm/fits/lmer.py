@@ -18,6 +18,7 @@ from .frequentist import SINGULAR_MESSAGE, FrequentistFit
 from .lmm_tests import coef_table, contest, ddf_method
 from .protocol import FitKind, services
 from .simulate import simulate
+from .update import updated_call
 
 __all__ = ["LmerFit", "lmer", "fit_lmm"]
 
@@ -199,6 +200,34 @@ class LmerFit(FrequentistFit):
         1    10.467  17.0    6.771
         """
         return contest(self, L, ddf=ddf, joint=joint, level=level)
+
+    def update(self, formula: str | None = None, data=None, **settings) -> LmerFit:
+        """Refit with a changed formula, data or settings, as R's ``update`` (``". ~ . - Days"``).
+
+        Parameters
+        ----------
+        formula : str, optional
+            A change such as ``". ~ . - Days"`` or ``"log(.) ~ ."`` (R's ``update.formula``), or a new formula.
+        data : DataFrame, optional
+            Default: the data frame the fit was made from.
+        **settings
+            Arguments of the fitting function to change (``reml=False``, ``weights=``).
+
+        Returns
+        -------
+        LmerFit
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+        >>> m.update(". ~ . - Days").formula
+        'Reaction ~ (Days | Subject)'
+        >>> m.update(reml=False).reml
+        False
+        """
+        formula, data, weights = updated_call(self, formula, data)
+        return lmer(formula, data, **{"reml": self.reml, "weights": weights, **settings})
 
     def loglik(self) -> float:
         """Log-likelihood at the optimum (lme4's ``logLik``): the REML log-likelihood for REML fits.

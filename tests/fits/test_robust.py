@@ -17,7 +17,7 @@ import pytest
 
 import hierlm as hl
 from hierlm.engines.bayes import spec as S
-from hierlm.fits.blmer import prepare, start_values
+from hierlm.fits.bayes_setup import prepare, start_values
 from hierlm.engines.bayes.priors import resolve_priors
 
 

@@ -130,6 +130,6 @@ def test_docstring_examples(module_name, tmp_path, monkeypatch):
 
 def test_public_api_examples_are_collected():
     """The doctests cover the public functions (they live in these modules)."""
-    for name in ("hierlm.fits.lmer", "hierlm.fits.glmer", "hierlm.fits.blmer", "hierlm.io.datasets",
+    for name in ("hierlm.fits.lmer", "hierlm.fits.glmer", "hierlm.fits.bayes", "hierlm.fits.bayes_setup", "hierlm.io.datasets",
                  "hierlm.engines.bayes.priors", "hierlm.fits.frequentist", "hierlm.fits.bayes", "hierlm.formula.model"):
         assert name in MODULES

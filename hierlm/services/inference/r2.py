@@ -299,7 +299,6 @@ def bayes_r2(fit, loo: bool = False, method: str | None = None, probs=(0.025, 0.
         raise HierlmError(f"bayes_r2() needs a fit from hl.blmer, not {type(fit).__name__}")
     if method not in (None, "model", "residual"):
         raise HierlmError(f"method must be None, 'model' or 'residual', not {method!r}")
-    fam = fit.family.name
     if method is None:  # brms 2.18-2.22 (CRAN): var(y - y_pred) per draw, for every family
         method = "residual"
     yc = _epred(fit)

@@ -19,6 +19,7 @@ __all__ = [
     "is_bayes",
     "family_name",
     "fit_label",
+    "fit_labels",
     "check_terms",
     "check_fit",
     "panel_grid",
@@ -43,13 +44,23 @@ def family_name(fit) -> str:
     return fit.family.name
 
 
+def fit_labels(fits) -> list[str]:
+    """Legend labels of several fits, told apart: the formula is added where two labels would be equal."""
+    labels = [fit_label(f) for f in fits]
+    counts = {lab: labels.count(lab) for lab in labels}
+    out = [f"{lab}: {f.formula}" if counts[lab] > 1 else lab for lab, f in zip(labels, fits)]
+    return [f"{lab} [{i + 1}]" if out.count(lab) > 1 else lab for i, lab in enumerate(out)]
+
+
 def fit_label(fit) -> str:
-    """Short legend label: ``lmer (REML)``, ``glmer (binomial)``, ``blmer (posterior)``."""
+    """Short legend label: ``lmer (REML)``, ``glmer (binomial)``, ``blmer (posterior)``, ``lm``."""
     if is_bayes(fit):
         fam = family_name(fit)
         return "blmer (posterior)" if fam == "gaussian" else f"blmer ({fam}, posterior)"
     if fit.kind.model == "lmm":
         return f"lmer ({'REML' if fit.reml else 'ML'})"
+    if fit.kind.model in ("lm", "glm"):
+        return fit.kind.model if fit.kind.model == "lm" else f"glm ({family_name(fit)})"
     return f"glmer ({family_name(fit)})"
 
 

@@ -7,7 +7,8 @@ import numpy as np
 from scipy import stats
 
 from ...errors import HierlmError
-from ._common import FIT_COLORS, check_fit, check_terms, choose_group, draw_intervals, fit_label, is_bayes, zero_line
+from ._common import (FIT_COLORS, check_fit, check_terms, choose_group, draw_intervals, fit_label, fit_labels,
+                      is_bayes, zero_line)
 from .estimates import fixef_table, ranef_table
 
 __all__ = ["plot_fixef", "plot_ranef", "forest_figure"]
@@ -22,8 +23,8 @@ def _interval_note(fits, level: float, inner) -> str:
     return "; ".join(parts)
 
 
-def plot_fixef(fit, terms=None, level: float = 0.95, inner: float | None = 0.5, single_axis: bool = False,
-               labels=None):
+def plot_fixef(fit, terms=None, level: float = 0.95, inner: float | None = 0.5, single_axis: bool = True,
+               labels=None, intercept: bool | None = None):
     """Forest plot of the fixed effects with intervals, for one fit or several overlaid.
 
     Parameters
@@ -38,10 +39,14 @@ def plot_fixef(fit, terms=None, level: float = 0.95, inner: float | None = 0.5, 
     inner : float or None
         Level of the thicker inner posterior interval (Bayesian fits only); ``None`` for none.
     single_axis : bool
-        ``False`` (default): one panel per term, each with its own scale (an intercept of 250
-        does not squash a slope of 10).  ``True``: every term on one axis.
+        ``True`` (default): every term on one axis, so the widths of the intervals compare.
+        ``False``: one panel per term, each with its own scale (the title says so).
     labels : list of str, optional
-        Legend labels of the fits (default ``lmer (REML)``, ``blmer (posterior)``, …).
+        Legend labels of the fits (default ``lmer (REML)``, ``blmer (posterior)``, …, with the formula
+        added where two labels would be the same).
+    intercept : bool, optional
+        Show the intercept.  Default: on one axis only when it is the only term (an intercept of 250
+        would squash a slope of 10), always with ``single_axis=False`` or when ``terms`` names it.
 
     Returns
     -------
@@ -53,7 +58,9 @@ def plot_fixef(fit, terms=None, level: float = 0.95, inner: float | None = 0.5, 
     >>> import hierlm as hl
     >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
     >>> fig = hl.plot_fixef(m)
-    >>> [ax.get_yticklabels()[0].get_text() for ax in fig.axes]
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['Days']
+    >>> [ax.get_yticklabels()[0].get_text() for ax in hl.plot_fixef(m, single_axis=False).axes]
     ['(Intercept)', 'Days']
     """
     fits = list(fit) if isinstance(fit, (list, tuple)) else [fit]
@@ -61,13 +68,18 @@ def plot_fixef(fit, terms=None, level: float = 0.95, inner: float | None = 0.5, 
         raise HierlmError("plot_fixef() needs at least one fit")
     for f in fits:
         check_fit(f, "plot_fixef")
-    labels = list(labels) if labels is not None else [fit_label(f) for f in fits]
+    labels = list(labels) if labels is not None else fit_labels(fits)
     if len(labels) != len(fits):
         raise HierlmError(f"plot_fixef(): {len(labels)} labels for {len(fits)} fits")
     tables = [fixef_table(f, level, inner) for f in fits]
-    names = check_terms(terms, list(dict.fromkeys(n for t in tables for n in t.index)), "the fixed effects")
+    available = list(dict.fromkeys(n for t in tables for n in t.index))
+    drop = intercept is False or (intercept is None and single_axis)
+    if terms is None and drop and len(available) > 1:
+        available = [n for n in available if n != "(Intercept)"]
+    names = check_terms(terms, available, "the fixed effects")
     title = "Fixed effects" + (f": {labels[0]}" if len(fits) == 1 else "")
-    return forest_figure(tables, names, labels, f"{title}\n{_interval_note(fits, level, inner)}", single_axis)
+    note = _interval_note(fits, level, inner) + ("" if single_axis else "; each panel has its own scale")
+    return forest_figure(tables, names, labels, f"{title}\n{note}", single_axis)
 
 
 def forest_figure(tables, names, labels, title: str, single_axis: bool = False, xlabel: str = "Estimate"):

@@ -10,6 +10,7 @@ ignoring the groups.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,12 +95,25 @@ def pooling_estimates(fit, group: str | None = None) -> PoolingEstimates:
 
 
 def _default_x(design, terms: list[str]) -> str | None:
-    """The first numeric data column among the group's terms, then among the fixed effects."""
+    """The first numeric data column among the group's terms and the fixed effects; else the first
+    factor of the fixed part (a factor predictor goes on the x axis, one position per level)."""
     data = design.data
     for name in [t for t in terms if t != "(Intercept)"] + list(design.xnames):
         if name in data.columns and pd.api.types.is_numeric_dtype(data[name]):
             return name
+    for node in design.formula.fixed_terms().variables:
+        name = deparse(node)
+        if name in data.columns and name != deparse(design.formula.response):
+            return name
     return None
+
+
+def _title(text: str, width: int) -> str:
+    """A panel title wrapped on spaces (or cut with an ellipsis) to ``width`` characters per line."""
+    if len(text) <= width:
+        return text
+    lines = textwrap.wrap(text, width, break_long_words=True, max_lines=2, placeholder="…")
+    return "\n".join(lines)
 
 
 def _check_levels(levels, est: PoolingEstimates) -> list[str]:
@@ -128,7 +142,7 @@ def plot_pooling(fit, group: str | None = None, x: str | None = None, levels=Non
     x : str, optional
         Data column for the horizontal axis; by default the first numeric random-effect term of
         the group or fixed-effect column (``Days``).  Without one, the observations of a level are
-        numbered and the lines are flat.
+        numbered and the lines are flat; a factor predictor (``Variety``) is shown level by level.
     levels : list of str, optional
         Levels to show (all by default).
     ncols : int, optional
@@ -183,7 +197,7 @@ def plot_pooling(fit, group: str | None = None, x: str | None = None, levels=Non
             else:
                 ax.text(0.03, 0.95, "too few observations\nfor a no-pooling fit", transform=ax.transAxes,
                         fontsize=7, va="top", color=STYLES[kind]["color"])
-        ax.set_title(f"{est.group} {lev} (n={len(rows)})", fontsize=9)
+        ax.set_title(_title(f"{est.group} {lev} (n={len(rows)})", 30), fontsize=9)
         if cats is not None:
             ax.set_xticks(range(len(cats)), cats, fontsize=7)
     for ax in axes:

@@ -8,10 +8,11 @@ from .bayes import bayes_summary
 from .frequentist import format_lmer_summary, glmer_summary, lmer_summary, mer_summary_of
 from .lmprint import glm_summary, lm_summary
 from .summary import Printout, Summary
+from .tidy import glance, tidy
 from .varcorr import print_varcorr
 
 __all__ = ["summary", "Summary", "Printout", "lmer_summary", "format_lmer_summary", "glmer_summary",
-           "mer_summary_of", "lm_summary", "glm_summary", "bayes_summary", "print_varcorr"]
+           "mer_summary_of", "lm_summary", "glm_summary", "bayes_summary", "print_varcorr", "tidy", "glance"]
 
 
 def summary(fit, **kwargs):

@@ -32,7 +32,6 @@ import pandas as pd
 from ...formula import Call, Name, Str, parse_expr
 from ..rformat import (
     SIGNIF_LEGEND,
-    cat_fill,
     deparse_lines,
     format_c,
     format_coefmat,

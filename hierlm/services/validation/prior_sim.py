@@ -102,7 +102,7 @@ def draw_prior(priors, design, family: str, rng: np.random.Generator) -> dict:
     Examples
     --------
     >>> import hierlm as hl
-    >>> from hierlm.fits.blmer import prepare
+    >>> from hierlm.fits.bayes_setup import prepare
     >>> from hierlm.engines.bayes.priors import resolve_priors
     >>> d = hl.load_dataset("sleepstudy")
     >>> design, fam, resp = prepare("Reaction ~ Days + (Days | Subject)", d)

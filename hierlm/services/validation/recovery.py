@@ -26,7 +26,7 @@ import pandas as pd
 
 from ...errors import HierlmError
 from ...fits import blmer
-from ...fits.blmer import prepare
+from ...fits.bayes_setup import prepare
 from ...formula import deparse
 from .prior_sim import simulate_response
 

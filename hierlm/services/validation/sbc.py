@@ -41,7 +41,7 @@ from ...engines.bayes.priors import resolve_priors
 from ...errors import HierlmError
 from ...fits import blmer
 from ...fits.bayes_draws import diagnostic_table
-from ...fits.blmer import prepare
+from ...fits.bayes_setup import prepare
 from ...formula import deparse
 from .prior_sim import draw_prior, simulate_response
 

@@ -12,7 +12,7 @@ import pytest
 import hierlm as hl
 from hierlm.engines.bayes import kernels, kernels_marginal, shear
 from hierlm.engines.bayes import spec as S
-from hierlm.fits.blmer import prepare
+from hierlm.fits.bayes_setup import prepare
 from hierlm.engines.bayes.pymc_model import build_model
 from hierlm.engines.bayes.priors import Prior, resolve_priors
 

@@ -75,8 +75,9 @@ def lines(ax, gid):
 
 # -- plot_fixef ---------------------------------------------------------------------------------------
 def test_fixef_one_panel_per_term_with_se_intervals(m_sleep):
-    fig = hl.plot_fixef(m_sleep)
+    fig = hl.plot_fixef(m_sleep, single_axis=False)
     assert len(fig.axes) == 2
+    assert "each panel has its own scale" in fig._suptitle.get_text()
     assert [ticks(ax) for ax in fig.axes] == [["(Intercept)"], ["Days"]]
     fe = m_sleep.fixef()
     for ax, term in zip(fig.axes, ["(Intercept)", "Days"]):
@@ -89,19 +90,57 @@ def test_fixef_one_panel_per_term_with_se_intervals(m_sleep):
 
 def test_fixef_overlays_fits_with_legend(m_sleep, sleep_data):
     m_ml = hl.lmer(SLEEP, sleep_data, reml=False)
-    fig = hl.plot_fixef([m_sleep, m_ml])
+    fig = hl.plot_fixef([m_sleep, m_ml], single_axis=False)
     assert len(fig.axes) == 2
     for ax in fig.axes:
         assert len(segments(ax)) == 2 and len(points(ax, "estimate")) == 2
     assert legend_texts(fig) == ["lmer (REML)", "lmer (ML)"]
 
 
-def test_fixef_single_axis_and_crossed(m_sleep, m_pen):
-    fig = hl.plot_fixef(m_sleep, single_axis=True)
+def test_fixef_default_is_one_shared_axis_without_the_intercept(m_sleep, m_pen):
+    """One axis, so interval widths compare across terms; the intercept (250) would squash a slope (10)."""
+    fig = hl.plot_fixef(m_sleep)
     (ax,) = fig.axes
-    assert ticks(ax) == ["(Intercept)", "Days"] and len(segments(ax)) == 2
-    fig = hl.plot_fixef(m_pen)
+    assert ticks(ax) == ["Days"] and len(segments(ax)) == 1
+    fig = hl.plot_fixef(m_sleep, intercept=True)
+    assert ticks(fig.axes[0]) == ["(Intercept)", "Days"] and len(segments(fig.axes[0])) == 2
+    fig = hl.plot_fixef(m_pen)  # the intercept alone is shown
     assert [ticks(ax) for ax in fig.axes] == [["(Intercept)"]]
+
+
+def test_fixef_tells_two_lmer_fits_apart(m_sleep, sleep_data):
+    other = hl.lmer("Reaction ~ Days + (1 | Subject)", sleep_data)
+    fig = hl.plot_fixef([m_sleep, other])
+    assert legend_texts(fig) == [f"lmer (REML): {m_sleep.formula}", f"lmer (REML): {other.formula}"]
+    same = hl.plot_fixef([m_sleep, m_sleep])
+    assert len(set(legend_texts(same))) == 2
+
+
+def test_influence_plot_draws_cooks_distance_and_leverage(m_sleep):
+    fig = hl.plot_influence(m_sleep)
+    a1, a2 = fig.axes
+    assert len(a1.collections[0].get_segments()) == m_sleep.nobs()
+    np.testing.assert_allclose([seg[1][1] for seg in a1.collections[0].get_segments()], m_sleep.cooks_distance())
+    assert len(points(a2, "leverage")) == m_sleep.nobs()
+    assert len([ln for ln in a2.get_lines() if (ln.get_gid() or "").startswith("cook")]) == 4
+    assert [t.get_text() for t in a1.texts][0] == str(m_sleep.design.rows[int(np.argmax(m_sleep.cooks_distance()))])
+
+
+def test_pooling_with_a_factor_predictor_puts_it_on_x():
+    oats = hl.load_dataset("Oats")
+    m = hl.lmer("yield ~ Variety + (1 | Block)", oats)
+    fig = hl.plot_pooling(m, levels=["I", "II"])
+    assert fig.axes[0].get_xlabel() == "Variety" and ticks(fig.axes[0], "x") == ["Golden Rain", "Marvellous", "Victory"]
+    line = lines(fig.axes[0], "partial")[0]
+    assert len(np.unique(np.round(line.get_ydata(), 6))) == 3  # not flat
+
+
+def test_pooling_wraps_long_level_names():
+    d = hl.load_dataset("sleepstudy")
+    d = d.assign(Subject=d.Subject.astype(str) + "-a-very-long-participant-identifier-from-the-lab")
+    fig = hl.plot_pooling(hl.lmer("Reaction ~ Days + (Days | Subject)", d), levels=[d.Subject.iloc[0]])
+    title = fig.axes[0].get_title()
+    assert "\n" in title and all(len(part) <= 30 for part in title.splitlines())
 
 
 # -- plot_ranef ---------------------------------------------------------------------------------------
@@ -244,7 +283,7 @@ def b_pen():
 
 @needs_blmer
 def test_bayes_fixef_beside_lmer(m_sleep, b_sleep):
-    fig = hl.plot_fixef([m_sleep, b_sleep])
+    fig = hl.plot_fixef([m_sleep, b_sleep], single_axis=False)
     assert legend_texts(fig) == ["lmer (REML)", "blmer (posterior)"]
     fe = b_sleep.fixef()
     for ax, term in zip(fig.axes, ["(Intercept)", "Days"]):

@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 import hierlm as hl
-from hierlm.fits.blmer import prepare
+from hierlm.fits.bayes_setup import prepare
 from hierlm.services.validation.prior_sim import draw_prior, lkj_corr, simulate_response
 from hierlm.engines.bayes.priors import resolve_priors
 from hierlm.services.validation.sbc import holm, rank_uniformity, sbc, thin_draws
