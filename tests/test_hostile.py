@@ -566,3 +566,168 @@ def test_row_labels_keep_their_type(tmp_path):
     m2 = _lmer(data=SLEEP)
     back2 = hl.load(_save(m2, tmp_path / "fit2"))
     assert [type(r) for r in back2.design.rows] == [type(r) for r in m2.design.rows]
+
+
+# -- 8. careless arguments to the extractors and services ---------------------------------------------------
+_M = _lmer("Reaction ~ Days + (Days|Subject)")
+_G = _glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", CBPP, "binomial")
+_L = _quiet(lambda: hl.lm("Reaction ~ Days", SLEEP))()
+_GL = _quiet(lambda: hl.glm("cbind(incidence, size - incidence) ~ period", CBPP, family="binomial"))()
+
+SERVICE_CASES = [
+    ("load_dataset None", lambda: hl.load_dataset(None), "takes a dataset's name as a string"),
+    ("load_dataset int", lambda: hl.load_dataset(3), "not int"),
+    ("load_dataset path", lambda: hl.load_dataset("../../etc/passwd"), "no dataset called"),
+    ("load_dataset typo", lambda: hl.load_dataset("sleepstudyy"), "Did you mean 'sleepstudy'"),
+    ("lmer predict type", lambda: _M.predict(type="prob"), "type must be 'response' or 'link'"),
+    ("glmer predict type", lambda: _G.predict(type="probability"), "type must be 'response' or 'link'"),
+    ("lmer update misspelt setting", lambda: _M.update(REMl=False), "Did you mean 'reml'"),
+    ("glmer update misspelt setting", lambda: _G.update(nagq=2), "Did you mean 'nAGQ'"),
+    ("lm update unknown setting", lambda: _L.update(family="poisson"), "lm() does not take"),
+    ("glm update misspelt setting", lambda: _GL.update(famly="poisson"), "Did you mean 'family'"),
+    ("update unknown column", lambda: _M.update(". ~ . + Dayz"), "Did you mean 'Days'"),
+    ("update empty formula", lambda: _M.update("~~"), "nothing on its left"),
+    ("confint level text", lambda: _M.confint(level="95%"), "level must be a number between 0 and 1"),
+    ("confint level 2", lambda: _M.confint(level=2), "between 0 and 1"),
+    ("confint level bool", lambda: _M.confint(level=True), "between 0 and 1"),
+    ("confint unknown parm", lambda: _M.confint(parm=["Dayz"]), "no parameter 'Dayz'"),
+    ("confint unknown method", lambda: _M.confint(method="bayes"), "use 'profile', 'wald' or 'boot'"),
+    ("confint no bootstrap draws", lambda: _M.confint(method="boot", nsim=0), "nsim must be a positive integer"),
+    ("lm confint level", lambda: _L.confint(level=-1), "between 0 and 1"),
+    ("summary misspelt ddf", lambda: _M.summary(ddf="Satterwaite"), "ddf must be"),
+    ("anova unknown ddf", lambda: hl.anova(_M, ddf="KR2"), "ddf must be"),
+    ("anova type 4", lambda: hl.anova(_M, type=4), "type must be 1, 2 or 3"),
+    ("anova of a string", lambda: hl.anova(_M, "model"), "not str"),
+    ("anova lm with glm", lambda: hl.anova(_L, _GL), "compares lm fits with lm fits"),
+    ("anova on other rows", lambda: hl.anova(_M, _lmer("Reaction ~ Days + (1|Subject)", SLEEP.iloc[:100])),
+     "different numbers of observations"),
+    ("anova other response", lambda: hl.anova(_M, _lmer("log(Reaction) ~ Days + (1|Subject)")), "different responses"),
+    ("simulate negative nsim", lambda: _M.simulate(nsim=-1), "nsim must be a positive integer"),
+    ("simulate text nsim", lambda: _M.simulate(nsim="10"), "nsim must be a positive integer"),
+    ("simulate text seed", lambda: _M.simulate(nsim=1, seed="x"), "seed must be None"),
+    ("glmer residual type", lambda: _G.residuals(type="studentized"), "type must be 'deviance'"),
+    ("lmer residual type", lambda: _M.residuals(type="foo"), "residual type must be one of"),
+    ("lm residual type", lambda: _L.residuals(type="foo"), "residual type must be one of"),
+    ("predict unknown interval", lambda: _M.predict(interval="foo"), "interval must be"),
+    ("predict interval level", lambda: _M.predict(interval="confidence", level=5), "between 0 and 1"),
+    ("glmer prediction interval", lambda: _G.predict(interval="prediction"), "use interval='confidence'"),
+    ("lm newdata without the column", lambda: _L.predict(newdata=pd.DataFrame({"x": [1]})), "not a column"),
+    ("predict re_form unknown group", lambda: _M.predict(re_form="~(1|Foo)"), "'Foo'"),
+    ("save overwrite text", lambda: _M.save("unused-folder", overwrite="yes"), "overwrite must be True or False"),
+    ("tidy unknown effects", lambda: hl.tidy(_M, effects="random2"), "effects must be among"),
+    ("tidy of an int", lambda: hl.tidy(42), "not int"),
+    ("glance of a string", lambda: hl.glance("x"), "needs a fit"),
+    ("r2 of a string", lambda: hl.r2("m"), "not str"),
+    ("icc of None", lambda: hl.icc(None), "not NoneType"),
+    ("plot_pooling unknown x", lambda: hl.plot_pooling(_M, x="Dayz"), "Did you mean 'Days'"),
+    ("plot_ranef unknown group", lambda: hl.plot_ranef(_M, group="Foo"), "no grouping factor 'Foo'"),
+    ("plot_varcorr of an lm", lambda: hl.plot_varcorr(_L), "an lm has no random effects"),
+    ("plot_residuals of an int", lambda: hl.plot_residuals(42), "not int"),
+    ("side_by_side of two lm", lambda: hl.side_by_side(_L, _L), "an hl.blmer fit"),
+    ("bootstrap_lrt swapped", lambda: hl.bootstrap_lrt(_lmer(reml=False), _lmer("Reaction ~ 1 + (1|Subject)", reml=False),
+                                                       nsim=5), "must be the null model"),
+]
+
+
+@pytest.mark.parametrize("call, text", [c[1:] for c in SERVICE_CASES], ids=[c[0] for c in SERVICE_CASES])
+def test_careless_service_arguments(call, text, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(hl.HierlmError) as err:
+        _quiet(call)()
+    assert text in str(err.value)
+    assert not (tmp_path / "unused-folder").exists()
+
+
+# -- 9. regression without random effects: the same refusals as the mixed engines ----------------------------
+LM_DEGENERATE = [
+    ("lm constant response", lambda: hl.lm("y ~ x", pd.DataFrame({"y": [1.0] * 5, "x": [1, 2, 3, 4, 5.0]})),
+     "is constant"),
+    ("lm as many columns as rows", lambda: hl.lm("y ~ x + z", pd.DataFrame({"y": [1.0, 2], "x": [1, 2.0], "z": [3, 1.0]})),
+     "must exceed the number of fixed effects"),
+    ("glm all-zero Poisson", lambda: hl.glm("y ~ x", pd.DataFrame({"y": [0] * 6, "x": range(6)}), family="poisson"),
+     "is 0 in every row"),
+    ("glm all-success binomial", lambda: hl.glm("y ~ x", pd.DataFrame({"y": [1] * 6, "x": range(6)}), family="binomial"),
+     "only successes"),
+    ("glm negative counts", lambda: hl.glm("y ~ x", pd.DataFrame({"y": [-1, 0, 3, 1, 1, 1], "x": range(6)}),
+                                           family="poisson"), "negative counts"),
+    ("glm proportions without weights", lambda: hl.glm("y ~ x", pd.DataFrame({"y": [0.5, 0, 1, 1, 1, 0], "x": range(6)}),
+                                                       family="binomial"), "need weights="),
+    ("lm formula of an int", lambda: hl.lm(3, SLEEP), "must be a string"),
+    ("lm with a bar", lambda: hl.lm("Reaction ~ Days + (1|Subject)", SLEEP), "use hl.lmer()"),
+    ("lm negative weights", lambda: hl.lm("Reaction ~ Days", SLEEP, weights=-np.ones(180)), "non-negative"),
+    ("lm weights of another length", lambda: hl.lm("Reaction ~ Days", SLEEP, weights=np.ones(3)), "one value per row"),
+    ("glm misspelt family", lambda: hl.glm("incidence ~ period", CBPP, family="poison"), "unknown family 'poison'"),
+    ("glm family None", lambda: hl.glm("Reaction ~ Days", SLEEP, family=None), "family must be one of"),
+]
+
+
+@pytest.mark.parametrize("call, text", [c[1:] for c in LM_DEGENERATE], ids=[c[0] for c in LM_DEGENERATE])
+def test_regression_refuses_what_the_mixed_engines_refuse(call, text):
+    with pytest.raises(hl.HierlmError) as err:
+        _quiet(call)()
+    assert text in str(err.value)
+
+
+# -- 10. columns of types a model cannot use ------------------------------------------------------------------
+COLUMN_CASES = [
+    ("complex response", SLEEP.assign(y=SLEEP.Reaction.astype(complex)), "y ~ Days + (1|Subject)", "complex"),
+    ("complex predictor", SLEEP.assign(x=SLEEP.Days.astype(complex)), "Reaction ~ x + (1|Subject)", "complex"),
+    ("datetime predictor", SLEEP.assign(x=pd.Timestamp("2020-01-01") + pd.to_timedelta(SLEEP.Days, "D")),
+     "Reaction ~ x + (1|Subject)", "datetime64"),
+    ("timedelta predictor", SLEEP.assign(x=pd.to_timedelta(SLEEP.Days, "D")), "Reaction ~ x + (1|Subject)",
+     "timedelta64"),
+    ("infinite predictor", SLEEP.assign(x=np.where(SLEEP.Days == 3, np.inf, SLEEP.Days)), "Reaction ~ x + (1|Subject)",
+     "infinite value"),
+    ("all-missing predictor", SLEEP.assign(x=np.nan), "Reaction ~ x + (1|Subject)", "every row has a missing value"),
+    ("text response", SLEEP.assign(y=SLEEP.Reaction.astype(str)), "y ~ Days + (1|Subject)", "is a factor"),
+    ("log of zero", SLEEP, "Reaction ~ log(Days) + (1|Subject)", "non-finite values"),
+    ("duplicated columns", pd.concat([SLEEP, SLEEP[["Days"]]], axis=1), "Reaction ~ Days + (1|Subject)",
+     "duplicated column names"),
+]
+
+
+@pytest.mark.parametrize("data, formula, text", [c[1:] for c in COLUMN_CASES], ids=[c[0] for c in COLUMN_CASES])
+def test_columns_a_model_cannot_use(data, formula, text):
+    with pytest.raises(hl.HierlmError) as err:
+        _lmer(formula, data)
+    assert text in str(err.value)
+
+
+def test_missing_values_of_nullable_columns_are_dropped_with_a_warning():
+    d = SLEEP.assign(x=SLEEP.Days.astype("Int64").where(SLEEP.Days != 3, pd.NA),
+                     g=SLEEP.Subject.astype(str).where(SLEEP.Days != 0, None))
+    with pytest.warns(hl.HierlmWarning, match=r"36 row\(s\) with missing values dropped"):
+        m = hl.lmer("Reaction ~ x + (1|g)", d)
+    assert m.nobs() == 144
+
+
+# -- 11. priors given carelessly -------------------------------------------------------------------------------
+PRIOR_CASES = [
+    ("positional parameters", lambda: hl.Prior("normal", 0, 1), "give the distribution's parameters by name"),
+    ("positional lkj", lambda: hl.Prior("lkj", -1), "by name"),
+    ("class as a number", lambda: hl.Prior("normal", mu=0, sigma=1, class_=3), "class_ must be a string"),
+    ("negative scale", lambda: hl.Prior("normal", mu=0, sigma=-1), "sigma must be positive"),
+    ("infinite scale", lambda: hl.Prior("normal", mu=0, sigma=np.inf), "must be a finite number"),
+    ("missing scale", lambda: hl.Prior("normal", mu=0), "needs sigma"),
+    ("misspelt distribution", lambda: hl.Prior("normall", mu=0, sigma=1), "unknown prior distribution"),
+    ("unknown parameter", lambda: hl.Prior("normal", mu=0, sd=1), "has no parameter 'sd'"),
+    ("lkj negative eta", lambda: hl.Prior("lkj", eta=-1), "eta must be positive"),
+    ("prior as a tuple", lambda: _blmer(F, SLEEP, priors={"Days": (0, 1)}), "must be a hl.Prior"),
+    ("priors as a string", lambda: _blmer(F, SLEEP, priors="normal(0, 1)"), "priors must be a dict"),
+    ("priors as a list of numbers", lambda: _blmer(F, SLEEP, priors=[1, 2]), "must hold Prior objects"),
+    ("prior of an unknown class", lambda: _blmer(F, SLEEP, priors={"Dayz": hl.Prior("normal", mu=0, sigma=1)}),
+     "unknown prior class 'Dayz'"),
+    ("unbounded prior on an sd", lambda: _blmer(F, SLEEP, priors={"sd": hl.Prior("normal", mu=0, sigma=1)}),
+     "cannot go on class 'sd'"),
+    ("unbounded prior on sigma", lambda: _blmer(F, SLEEP, priors={"sigma": hl.Prior("normal", mu=0, sigma=1)}),
+     "cannot go on class 'sigma'"),
+    ("lkj prior without correlations", lambda: _blmer(F, SLEEP, priors={"cor": hl.Prior("lkj", eta=2)}),
+     "no parameters of class 'cor'"),
+]
+
+
+@pytest.mark.parametrize("call, text", [c[1:] for c in PRIOR_CASES], ids=[c[0] for c in PRIOR_CASES])
+def test_careless_priors(call, text):
+    with pytest.raises(hl.HierlmError) as err:
+        call()
+    assert text in str(err.value)

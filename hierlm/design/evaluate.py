@@ -78,7 +78,7 @@ class Evaluator:
             kind = "cat"
         elif pd.api.types.is_bool_dtype(s.dtype):
             kind = "lgl"
-        elif pd.api.types.is_numeric_dtype(s.dtype):
+        elif pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_complex_dtype(s.dtype):
             kind = "num"
         else:
             raise DataError(f"column '{name}' has type {s.dtype}, which hierlm cannot use; convert it to numbers or "

@@ -357,7 +357,7 @@ class BayesFit(BayesBase):
         >>> b.update(". ~ . - Days", draws=200).formula
         'Reaction ~ (Days | Subject)'
         """
-        formula, data, weights = updated_call(self, formula, data)
+        formula, data, weights = updated_call(self, formula, data, settings, blmer)
         st = self.settings
         kw = {k: st[k] for k in ("draws", "tune", "chains", "seed", "method", "init", "target_accept", "cores")
               if st.get(k) is not None}

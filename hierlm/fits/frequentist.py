@@ -16,6 +16,7 @@ from scipy.special import ndtr
 
 from ..design import Design, Family, linear_predictor
 from ..design.covariance import covariances_of_theta, lambdas_of_theta
+from ..errors import HierlmError
 from . import extract, influence, intervals
 from .protocol import Fit
 from .storage import save_fit
@@ -24,7 +25,7 @@ from .storage import save_fit
 SINGULAR_MESSAGE = ("boundary (singular) fit: see hierlm's help on singular fits "
                     "(docs/troubleshooting.md#singular-fits)")
 
-__all__ = ["FrequentistFit", "SINGULAR_MESSAGE"]
+__all__ = ["SINGULAR_MESSAGE", "FrequentistFit"]
 
 
 @dataclass(repr=False, eq=False)
@@ -365,6 +366,8 @@ class FrequentistFit(Fit):
         1  303.74  284.96  322.52
         2  356.08  324.69  387.47
         """
+        if type not in ("response", "link"):
+            raise HierlmError(f"type must be 'response' or 'link', not {type!r}")
         if interval is not None:
             return intervals.predict_interval(self, newdata, interval, level, re_form, allow_new_levels, type)
         eta = linear_predictor(self.design, self.beta, self.b, newdata, re_form, allow_new_levels)

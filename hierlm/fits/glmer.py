@@ -195,7 +195,7 @@ class GlmerFit(FrequentistFit):
             return y - mu
         if type == "working":
             return (y - mu) / fam.link.mu_eta(self.eta)
-        raise ValueError(f"type must be 'deviance', 'pearson', 'response' or 'working', not {type!r}")
+        raise HierlmError(f"type must be 'deviance', 'pearson', 'response' or 'working', not {type!r}")
 
     def cond_var(self) -> list[np.ndarray]:
         """Conditional covariances of the random effects per block, at the conditional modes.
@@ -239,7 +239,7 @@ class GlmerFit(FrequentistFit):
         >>> g.update(". ~ . - period").fixef().index.tolist()
         ['(Intercept)']
         """
-        formula, data, weights = updated_call(self, formula, data)
+        formula, data, weights = updated_call(self, formula, data, settings, glmer)
         family = self.family.name  # a negative binomial's θ is estimated again
         return glmer(formula, data, **{"family": family, "nAGQ": self.nAGQ, "weights": weights, **settings})
 

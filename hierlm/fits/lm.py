@@ -26,17 +26,25 @@ import numpy as np
 import pandas as pd
 from scipy.special import fdtrc, ndtri
 
-from ..design import check_gaussian_response, get_family, make_design, prepare_response, response_of
+from ..design import (
+    check_gaussian_response,
+    check_rank,
+    check_response,
+    get_family,
+    make_design,
+    prepare_response,
+    response_of,
+)
 from ..design.build import Design
 from ..engines.frequentist.glm import irls, least_squares
 from ..errors import FormulaError, HierlmError, HierlmWarning
-from ..formula import parse_formula
-from .protocol import FitKind
+from ..formula import ModelFormula, parse_formula
 from .intervals import check_level, quantile_of
+from .protocol import FitKind
 from .regression import RegressionFit
 from .update import updated_call
 
-__all__ = ["LmFit", "GlmFit", "lm", "glm", "fit_lm", "fit_glm"]
+__all__ = ["GlmFit", "LmFit", "fit_glm", "fit_lm", "glm", "lm"]
 
 
 class LmFit(RegressionFit):
@@ -178,7 +186,7 @@ class LmFit(RegressionFit):
         >>> hl.lm("Reaction ~ Days", hl.load_dataset("sleepstudy")).update(". ~ . + Subject").nobs()
         180
         """
-        formula, data, weights = updated_call(self, formula, data)
+        formula, data, weights = updated_call(self, formula, data, settings, lm)
         return lm(formula, data, **{"weights": weights, **settings})
 
     def confint(self, level: float = 0.95) -> pd.DataFrame:
@@ -289,7 +297,7 @@ class GlmFit(RegressionFit):
         >>> g.update(". ~ . - period").fixef().index.tolist()
         ['(Intercept)']
         """
-        formula, data, weights = updated_call(self, formula, data)
+        formula, data, weights = updated_call(self, formula, data, settings, glm)
         return glm(formula, data, **{"family": self.family.name, "weights": weights, **settings})
 
     def confint(self, level: float = 0.95) -> pd.DataFrame:
@@ -324,7 +332,7 @@ def _wald(fit: RegressionFit, q: float, level: float) -> pd.DataFrame:
 
 # -- entry points -----------------------------------------------------------------------------------
 def _no_bars(formula, what: str, mixed: str):
-    mf = formula if not isinstance(formula, str) else parse_formula(formula)
+    mf = formula if isinstance(formula, ModelFormula) else parse_formula(formula)
     if mf.bars:
         bars = ", ".join(f"({b.source})" if not b.source.startswith("(") else b.source for b in mf.bars)
         raise FormulaError(f"{what}() fits models without random effects, but the formula '{mf.text}' has the "
@@ -356,6 +364,8 @@ def fit_lm(design: Design) -> LmFit:
     [37.285, -5.344]
     """
     check_gaussian_response(design)
+    check_rank(design)
+    check_response(design, "gaussian")
     sol = least_squares(design.X, design.y, design.weights, design.offset, design.xnames)
     resp = prepare_response("gaussian", np.asarray(design.y, float), design.weights, rows=design.rows)
     return LmFit(design, get_family("gaussian"), resp, sol)
@@ -381,6 +391,8 @@ def fit_glm(design: Design, family) -> GlmFit:
     [12.04, -4.024]
     """
     fam, resp = response_of(design, family)
+    check_rank(design)
+    check_response(design, fam)
     if fam.name == "negbinomial" and fam.theta is None:
         raise HierlmError("glm(family='negbinomial') needs the negative-binomial θ: pass "
                           "hl.design.get_family('negbinomial').with_theta(θ) (MASS's negative.binomial(θ)); "

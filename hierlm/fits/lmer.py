@@ -226,7 +226,7 @@ class LmerFit(FrequentistFit):
         >>> m.update(reml=False).reml
         False
         """
-        formula, data, weights = updated_call(self, formula, data)
+        formula, data, weights = updated_call(self, formula, data, settings, lmer)
         return lmer(formula, data, **{"reml": self.reml, "weights": weights, **settings})
 
     def loglik(self) -> float:

@@ -9,11 +9,22 @@ result is written back in R's canonical order.  :func:`updated_call` gives what 
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import replace
 
-from ..errors import FormulaError, HierlmError
-from ..formula import BinOp, Call, Name, Node, Paren, UnaryOp, deparse, expand_terms, parse_formula
+from ..errors import FormulaError, HierlmError, suggest
+from ..formula import (
+    BinOp,
+    Call,
+    Name,
+    Node,
+    Paren,
+    UnaryOp,
+    deparse,
+    expand_terms,
+    parse_formula,
+)
 from ..formula.parser import parse_two_sided
 from ..formula.terms import flatten_sum
 
@@ -78,7 +89,7 @@ def update_formula(old: str, new: str) -> str:
         raise FormulaError(f"the update must be a formula such as '. ~ . - x', not {new!r}")
     before = parse_formula(old)
     lhs, rhs = parse_two_sided(new)
-    old_lhs, old_rhs = parse_two_sided(old)
+    _, old_rhs = parse_two_sided(old)
     response = before.response if lhs is None else _substitute(lhs, before.response)
     if response is None:
         raise FormulaError(f"'{new}' leaves the formula without a response")
@@ -115,13 +126,23 @@ def update_formula(old: str, new: str) -> str:
     return re.sub(r"\s+", " ", out).strip()
 
 
-def updated_call(fit, formula: str | None = None, data=None) -> tuple[str, object, object]:
+def updated_call(fit, formula: str | None = None, data=None, settings: dict | None = None,
+                 entry=None) -> tuple[str, object, object]:
     """The formula, data and weights an update refits with (the fit methods' shared part).
+
+    ``settings`` are checked against the arguments of ``entry`` (the fitting function), so a
+    misspelt one is named with a suggestion instead of Python's bare ``TypeError``.
 
     The data default to the data frame the fit was made from (kept by reference), else, for a loaded
     fit, the rows and columns it used; ``weights=`` given as a column name follows the data, given
     as values it needs the same rows.
     """
+    if settings and entry is not None:
+        known = [k for k in inspect.signature(entry).parameters if k not in ("formula", "data")]
+        for key in settings:
+            if key not in known:
+                raise HierlmError(f"update() got the setting {key!r}, which {entry.__name__}() does not take."
+                                  f"{suggest(key, known)} Settings: {', '.join(known)}")
     design = fit.design
     new_formula = fit.formula if formula is None else update_formula(fit.formula, formula)
     if data is None:

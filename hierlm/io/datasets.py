@@ -14,7 +14,7 @@ import pandas as pd
 from ..design.value import level_names, sort_levels
 from ..errors import DataError, suggest
 
-__all__ = ["load_dataset", "list_datasets", "DATASETS"]
+__all__ = ["DATASETS", "list_datasets", "load_dataset"]
 
 #: name -> (factor columns, provenance)
 DATASETS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -76,6 +76,9 @@ def load_dataset(name: str) -> pd.DataFrame:
     >>> sleep.shape, list(sleep.Subject.cat.categories[:3])
     ((180, 3), ['308', '309', '310'])
     """
+    if not isinstance(name, str):
+        raise DataError(f"load_dataset() takes a dataset's name as a string, not {type(name).__name__}; "
+                        f"one of: {', '.join(DATASETS)}")
     if name not in DATASETS:
         raise DataError(f"no dataset called '{name}'.{suggest(name, DATASETS)} Available: {', '.join(DATASETS)}")
     factors, _ = DATASETS[name]

@@ -23,6 +23,8 @@ import pathlib
 import shutil
 import tempfile
 
+import numpy as np
+
 from ..errors import HierlmError
 
 __all__ = ["META", "MAX_META_BYTES", "write_save", "read_manifest", "check_file", "resolve"]
@@ -69,6 +71,8 @@ def write_save(path, writers: dict, meta: dict, overwrite: bool = False) -> path
 
     Returns the folder.  See the module docstring for what happens to an existing folder.
     """
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise HierlmError(f"overwrite must be True or False, not {overwrite!r}")
     folder = resolve(path)
     if folder.exists() and not folder.is_dir():
         raise HierlmError(f"'{folder}' is a file, not a folder; give fit.save() a folder path")

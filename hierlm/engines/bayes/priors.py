@@ -96,10 +96,17 @@ class Prior:
     'lkj(2)'
     """
 
-    def __init__(self, dist: str, class_: str | None = None, group: str | None = None, term: str | None = None,
-                 **params):
+    def __init__(self, dist: str, *args, class_: str | None = None, group: str | None = None,
+                 term: str | None = None, **params):
         if not isinstance(dist, str) or not dist.strip():
             raise HierlmError(f"Prior needs a distribution name such as 'normal', not {dist!r}")
+        if args:
+            raise HierlmError(f"Prior({dist!r}, {', '.join(map(repr, args))}): give the distribution's parameters by "
+                              f"name, as PyMC names them, e.g. Prior('normal', mu=0, sigma=1), Prior('lkj', eta=2), "
+                              "Prior('student_t', nu=3, mu=0, sigma=2.5)")
+        for name, value in (("class_", class_), ("group", group), ("term", term)):
+            if value is not None and not isinstance(value, str):
+                raise HierlmError(f"Prior({dist!r}): {name} must be a string such as 'b' or 'sd', not {value!r}")
         self.dist = _canonical(dist)
         self.class_, self.group, self.term = class_, group, term
         if self.dist in DISTS:

@@ -95,8 +95,8 @@ def confint(fit, parm=None, level: float = 0.95, method: str = "profile", nsim: 
     """
     if not is_fit(fit, "frequentist", "lmm"):
         raise HierlmError("confint() is available for linear mixed models (hl.lmer fits)")
-    if not 0 < level < 1:
-        raise HierlmError(f"level must be between 0 and 1, e.g. 0.95; got {level}")
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)) or not 0 < level < 1:
+        raise HierlmError(f"level must be a number between 0 and 1, e.g. 0.95; got {level!r}")
     vn = param_names(fit.design)
     names = vn + list(fit.design.xnames)
     which = _select(names, len(vn), parm)
