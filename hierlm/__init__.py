@@ -54,9 +54,10 @@ _LAZY = {
     "load": "hierlm.io.load",
     "tidy": "hierlm.services.reports",
     "glance": "hierlm.services.reports",
+    **{name: "hierlm.services.emmeans" for name in ("emmeans", "contrast", "emtrends", "ref_grid", "regrid")},
     **{name: "hierlm.services.plots" for name in ("plot_fixef", "plot_ranef", "plot_varcorr", "plot_shrinkage",
                                                   "plot_pooling", "plot_residuals", "plot_ppc", "plot_trace",
-                                                  "plot_influence")},
+                                                  "plot_influence", "plot_predictions")},
 }
 
 
@@ -95,6 +96,11 @@ __all__ = [
     "r2",
     "tidy",
     "glance",
+    "emmeans",
+    "contrast",
+    "emtrends",
+    "ref_grid",
+    "regrid",
     "load",
     "LmerFit",
     "GlmerFit",
@@ -118,4 +124,5 @@ __all__ = [
     "plot_ppc",
     "plot_trace",
     "plot_influence",
+    "plot_predictions",
 ]

@@ -22,6 +22,8 @@ import pandas as pd
 from ...design.covariance import tril_colmajor
 from ...errors import HierlmError
 from ...fits.protocol import is_fit
+from ..emmeans import contrast as _contrast
+from ..emmeans import emmeans as _emmeans
 
 __all__ = ["SideBySide", "side_by_side"]
 
@@ -113,7 +115,45 @@ def _freq_intervals(freq, intervals, labels: list[str]) -> tuple[np.ndarray, np.
     return lo, hi
 
 
-def side_by_side(freq_fit, bayes_fit, intervals: str | None = None) -> SideBySide:
+def _means_side_by_side(freq, bayes, means, contrast, adjust, type, by, at) -> SideBySide:
+    """Marginal means (or their contrasts) of both fits, row by row (see :func:`side_by_side`)."""
+    fe = _emmeans(freq, means, by=by, at=at, type=type)
+    be = _emmeans(bayes, means, by=by, at=at, type=type)
+    what = "marginal means"
+    if contrast is not None:
+        fe, be = _contrast(fe, contrast, adjust=adjust, conf_int=True), _contrast(be, contrast)
+        what = "contrasts"
+    labels = [c for c in fe.columns if c in be.columns and c in (list(fe.info.pri_vars) + list(fe.info.by_vars))]
+    est = next(c for c in fe.columns if c not in labels)
+    lo = next(c for c in fe.columns if c in ("lower.CL", "asymp.LCL"))
+    hi = next(c for c in fe.columns if c in ("upper.CL", "asymp.UCL"))
+    cols = {"freq_estimate": fe[est].to_numpy(float), "freq_se": fe["SE"].to_numpy(float),
+            "freq_df": fe["df"].to_numpy(float), "freq_lower": fe[lo].to_numpy(float),
+            "freq_upper": fe[hi].to_numpy(float)}
+    if "p.value" in fe.columns:
+        cols["freq_p"] = fe["p.value"].to_numpy(float)
+    bcols = [c for c in be.columns if c not in labels]
+    cols.update({"bayes_median": be[bcols[0]].to_numpy(float), "bayes_lower": be["lower.HPD"].to_numpy(float),
+                 "bayes_upper": be["upper.HPD"].to_numpy(float)})
+    for c in bcols[3:]:
+        cols[f"bayes_{c}"] = be[c].to_numpy(float)
+    index = pd.MultiIndex.from_frame(fe[labels].astype(str)) if len(labels) > 1 else \
+        pd.Index(fe[labels[0]].astype(str).tolist(), name=labels[0])
+    out = SideBySide(pd.DataFrame(cols, index=index))
+    foot = [n for n in fe.notes if n.startswith(("Results are", "Degrees", "P value", "Conf-level", "Intervals"))]
+    cap = (f"{what} ({est}): freq = emmeans on the {fit_kind(freq)} fit ({'; '.join(foot) or 'Wald'}); "
+           f"bayes = posterior median and 95% HPD interval of the same linear functions"
+           + (", with the posterior probability of each sign" if contrast is not None else "") + ".")
+    object.__setattr__(out, "caption", cap)
+    return out
+
+
+def fit_kind(fit) -> str:
+    return "lmer" if fit.kind.model == "lmm" else "glmer"
+
+
+def side_by_side(freq_fit, bayes_fit, intervals: str | None = None, *, means=None, contrast=None,
+                 adjust: str | None = None, type: str = "link", by=None, at: dict | None = None) -> SideBySide:
     """Frequentist estimates beside posterior summaries, one row per parameter.
 
     Parameters
@@ -126,6 +166,18 @@ def side_by_side(freq_fit, bayes_fit, intervals: str | None = None) -> SideBySid
         Add ``freq_lower`` / ``freq_upper``: Wald 95% intervals of the fixed effects (NaN for the
         variance parameters, as lme4), or lme4's profile intervals of every parameter
         (``fit.confint(method="profile")``, hl.lmer fits only).
+    means : str or list of str, optional
+        Instead of the parameters, the estimated marginal means of these variables
+        (:func:`hierlm.services.emmeans.emmeans` specs, e.g. ``"Type"`` or ``"~ A | B"``): one row per
+        mean with ``freq_estimate``, ``freq_se``, ``freq_df``, ``freq_lower``, ``freq_upper`` (emmeans'
+        defaults: Kenward–Roger for lmer) beside ``bayes_median``, ``bayes_lower``, ``bayes_upper``
+        (95% HPD).
+    contrast : str or dict, optional
+        With ``means``: their contrasts (``"pairwise"``, ``"trt.vs.ctrl"``, ...; see
+        :func:`hierlm.services.emmeans.contrast`), adding ``freq_p`` (adjusted by ``adjust``, default
+        the method's) and the posterior probabilities ``bayes_P(>0)``, ``bayes_P(<0)``.
+    adjust, type, by, at
+        Passed to :func:`~hierlm.services.emmeans.contrast` / :func:`~hierlm.services.emmeans.emmeans`.
 
     Returns
     -------
@@ -163,10 +215,15 @@ def side_by_side(freq_fit, bayes_fit, intervals: str | None = None) -> SideBySid
         freq_fit, bayes_fit = bayes_fit, freq_fit
     if not (is_fit(freq_fit, "frequentist", ("lmm", "glmm")) and is_fit(bayes_fit, "bayesian")):
         raise HierlmError(f"side_by_side() takes an hl.lmer / hl.glmer fit and an hl.blmer fit of the same model, got "
-                          f"{type(freq_fit).__name__} and {type(bayes_fit).__name__}")
+                          f"{freq_fit.__class__.__name__} and {bayes_fit.__class__.__name__}")
     if intervals not in (None, "wald", "profile"):
         raise HierlmError(f"intervals must be None, 'wald' or 'profile', not {intervals!r}")
     _check_same_model(freq_fit, bayes_fit)
+    if means is not None:
+        return _means_side_by_side(freq_fit, bayes_fit, means, contrast, adjust, type, by, at)
+    if contrast is not None:
+        raise HierlmError("contrast= compares marginal means: give means= too, e.g. means='Type', "
+                          "contrast='pairwise'")
     design = freq_fit.design
     post = bayes_fit.posterior
     C, D = post.sizes["chain"], post.sizes["draw"]
