@@ -23,9 +23,10 @@ name, to the fits' late-bound service table; they and the other heavy parts load
 """
 
 from ._version import __version__
+from .design.family import family
 from .engines.bayes.priors import Prior
 from .errors import DataError, FormulaError, HierlmError, HierlmWarning, SamplingError, SamplingWarning
-from .fits import BayesFit, GlmerFit, GlmFit, LmerFit, LmFit, blmer, get_priors, glm, glmer, lm, lmer
+from .fits import BayesFit, ClmmFit, GlmerFit, GlmFit, LmerFit, LmFit, blmer, get_priors, glm, glmer, lm, lmer
 from .fits.protocol import services as _services
 from .formula import parse_formula
 from .io.datasets import list_datasets, load_dataset
@@ -81,6 +82,7 @@ __all__ = [
     "blmer",
     "lm",
     "glm",
+    "family",
     "BayesFit",
     "Prior",
     "get_priors",
@@ -104,6 +106,7 @@ __all__ = [
     "load",
     "LmerFit",
     "GlmerFit",
+    "ClmmFit",
     "LmFit",
     "GlmFit",
     "load_dataset",

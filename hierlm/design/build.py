@@ -133,12 +133,14 @@ def _used_columns(formula: ModelFormula, data: pd.DataFrame, extra: list[str]) -
 
 
 def _drop_missing(data: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    mask = data[cols].isna().any(axis=1).to_numpy()
+    na = {c: data[c].isna().to_numpy() for c in cols}  # column by column: no DataFrame is built
+    mask = np.zeros(len(data), dtype=bool)
+    for m in na.values():
+        mask |= m
     if mask.all():
         raise DataError(f"every row has a missing value in the columns the model uses ({', '.join(cols)})")
     if mask.any():
-        counts = data.loc[mask, cols].isna().sum()
-        which = ", ".join(f"{c}: {int(k)}" for c, k in counts.items() if k)
+        which = ", ".join(f"{c}: {int(m.sum())}" for c, m in na.items() if m.any())
         warnings.warn(
             f"{int(mask.sum())} row(s) with missing values dropped ({which}); {int((~mask).sum())} rows used",
             HierlmWarning,
@@ -158,7 +160,10 @@ def _drop_missing(data: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
                 )
             _check_magnitude(x, what, data.index)
         if isinstance(s.dtype, pd.CategoricalDtype):
-            data = data.assign(**{c: s.cat.remove_unused_categories()})
+            codes = s.cat.codes.to_numpy()
+            used = np.bincount(codes[codes >= 0], minlength=len(s.cat.categories))
+            if not used.all():
+                data = data.assign(**{c: s.cat.remove_unused_categories()})
     return data
 
 
@@ -295,10 +300,15 @@ def make_design(formula: str | ModelFormula, data: pd.DataFrame, weights=None, k
         all_xnames=names,
         keep=keep,
         dropped=dropped,
-        data=data[[c for c in cols if c != "__weights__"]].copy() if keep_data else None,
+        data=_columns(data, [c for c in cols if c != "__weights__"]) if keep_data else None,
         source=source if keep_data else None,
         weights_arg=weights_arg,
     )
+
+
+def _columns(data: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """A copy of ``data[cols]`` (taken by position: several times faster than label indexing)."""
+    return data.take([data.columns.get_loc(c) for c in cols], axis=1).copy()
 
 
 def _new_design(design: Design, data: pd.DataFrame, re_terms: bool) -> NewDesign:

@@ -21,6 +21,8 @@ array([[1. , 0. ],
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 __all__ = [
@@ -47,9 +49,17 @@ def tril_colmajor(q: int) -> tuple[np.ndarray, np.ndarray]:
     >>> [a.tolist() for a in tril_colmajor(2)]
     [[0, 1, 1], [0, 0, 1]]
     """
+    return _tril_colmajor(int(q))
+
+
+@lru_cache(maxsize=64)
+def _tril_colmajor(q: int) -> tuple[np.ndarray, np.ndarray]:
     rows, cols = np.tril_indices(q)
     order = np.lexsort((rows, cols))
-    return rows[order], cols[order]
+    rows, cols = rows[order], cols[order]
+    rows.setflags(write=False)  # shared between calls
+    cols.setflags(write=False)
+    return rows, cols
 
 
 def theta_sizes(sizes: list[int]) -> list[int]:
@@ -76,11 +86,18 @@ def lambdas_of_theta(theta: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
     """θ → the lower-triangular relative factors λᵢ."""
     out = []
     theta = np.asarray(theta, float)
-    for q, sl in zip(sizes, theta_slices(sizes)):
+    start = 0
+    for q in sizes:
+        if q == 1:
+            out.append(np.array([[theta[start]]]))
+            start += 1
+            continue
+        k = q * (q + 1) // 2
         lam = np.zeros((q, q))
         r, c = tril_colmajor(q)
-        lam[r, c] = theta[sl]
+        lam[r, c] = theta[start : start + k]
         out.append(lam)
+        start += k
     return out
 
 

@@ -182,6 +182,8 @@ def prepare_response(family, value, weights=None, rows=None, name: str = "respon
             raise DataError(f"non-integer counts in the response '{name}' ({_first_bad(rows, bad)}, e.g. "
                             f"{y[bad][0]:g}); family='{fam.name}' needs whole numbers (a rate goes in as "
                             "count ~ ... + offset(log(exposure)))")
+    used = np.ones(n, bool) if w is None else w > 0  # zero-weight rows are left out of the fit
+    fam.check_response(y[used], rows[used], name)
     return GlmResponse(y, ones, ones if w is None else w)
 
 

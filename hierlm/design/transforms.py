@@ -9,6 +9,7 @@ import numpy as np
 from ..errors import FormulaError
 from ..formula import Bool, Call, Name, Num, Str, UnaryOp, deparse
 from .limits import check_cells
+from .splines import bs_term, ns_term
 from .value import CONSTANTS, Value
 
 __all__ = ["FUNCTIONS", "poly_fit", "poly_predict"]
@@ -222,6 +223,8 @@ FUNCTIONS: dict[str, Callable[[Evaluator, Call], Value]] = {
     "sign": _numeric_fn(np.sign),
     "round": _round,
     "poly": _poly,
+    "bs": bs_term,
+    "ns": ns_term,
     "scale": _scale,
     "factor": _factor,
     "as.factor": _factor,

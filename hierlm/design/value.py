@@ -82,6 +82,16 @@ def sort_levels(uniq: list) -> list:
         return sorted(uniq, key=str)
 
 
+def _sorted_names(values: list, names: list[str]) -> list[str]:
+    """``level_names(sort_levels(values))`` from the names already formatted (in the order of ``values``)."""
+    order = range(len(values))
+    try:
+        order = sorted(order, key=lambda i: float(values[i]))
+    except (TypeError, ValueError):
+        order = sorted(order, key=lambda i: str(values[i]))
+    return [names[i] for i in order]
+
+
 def as_categorical(series: pd.Series | np.ndarray, levels: list[str] | None = None) -> tuple[np.ndarray, list[str], bool]:
     """Codes and level names of a column, as R's ``factor()`` makes them.
 
@@ -103,13 +113,27 @@ def as_categorical(series: pd.Series | np.ndarray, levels: list[str] | None = No
     else:
         missing = s.isna().to_numpy()
         vals = s.to_numpy()
+        present = vals[~missing] if missing.any() else vals
+        # each distinct value is formatted and looked up once (in order of appearance: unseen levels are
+        # appended in that order)
+        inv, distinct = pd.factorize(present, sort=False, use_na_sentinel=False)
+        names = level_names(distinct)
         if levels is None:
-            uniq = sort_levels(list(pd.unique(vals[~missing])))
-            levels = level_names(uniq)
-        strs = np.array(level_names(vals), dtype=object)
-        strs[missing] = None
+            levels = _sorted_names(list(distinct), names)
+        lookup = {lv: i for i, lv in enumerate(levels)}
+        extra: list[str] = []
+        dcodes = np.empty(len(names), dtype=np.int64)
+        for i, nm in enumerate(names):
+            j = lookup.get(nm)
+            if j is None:
+                j = lookup[nm] = len(levels) + len(extra)
+                extra.append(nm)
+            dcodes[i] = j
+        codes = np.full(len(vals), -1, dtype=np.int64)
+        codes[~missing] = dcodes[inv]
+        return codes, list(levels) + extra, ordered
     lookup = {lv: i for i, lv in enumerate(levels)}
-    extra: list[str] = []
+    extra = []
 
     def code(v) -> int:
         if v is None:

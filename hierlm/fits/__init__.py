@@ -7,6 +7,7 @@
 * :mod:`.bayes` — ``hl.blmer`` and :class:`BayesFit` (on :mod:`.bayes_base`, which owns the draws),
   wrapping the Bayesian engine's output; :mod:`.bayes_setup` holds blmer's steps before sampling, and
   :mod:`.bayes_draws`, :mod:`.bayes_predict` functions of the fit its methods delegate to;
+* :mod:`.ordinal` — :class:`ClmmFit`, ordinal (cumulative-link) mixed models from ``hl.glmer(family="cumulative")``;
 * :mod:`.lm` — ``hl.lm`` / ``hl.glm`` and :class:`LmFit` / :class:`GlmFit` (on :mod:`.regression`), the
   models without random effects that courses set beside the mixed ones;
 * :mod:`.lmm_tests` — lmerTest's t and F tests (Satterthwaite, Kenward–Roger) and ``ranova``;
@@ -22,7 +23,8 @@ from .frequentist import FrequentistFit
 from .glmer import GlmerFit, glmer
 from .lm import GlmFit, LmFit, glm, lm
 from .lmer import LmerFit, lmer
+from .ordinal import ClmmFit
 from .protocol import Fit, FitKind, is_fit, services
 
-__all__ = ["Fit", "FitKind", "is_fit", "services", "FrequentistFit", "LmerFit", "GlmerFit", "BayesFit", "LmFit",
+__all__ = ["Fit", "FitKind", "is_fit", "services", "FrequentistFit", "LmerFit", "GlmerFit", "BayesFit", "ClmmFit", "LmFit",
            "GlmFit", "lmer", "glmer", "blmer", "lm", "glm", "get_priors"]

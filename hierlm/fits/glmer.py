@@ -11,15 +11,24 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from ..design import Design, GlmResponse, check_model, get_family, make_design, response_of
+from ..design import (
+    Design,
+    GlmResponse,
+    check_model,
+    get_family,
+    make_design,
+    response_of,
+)
 from ..engines.frequentist import GlmmProblem
 from ..errors import HierlmError, HierlmWarning
+from ..formula import deparse
 from .frequentist import SINGULAR_MESSAGE, FrequentistFit
 from .lmer import lmer
+from .ordinal import clmm
 from .protocol import FitKind
 from .update import updated_call
 
-__all__ = ["GlmerFit", "glmer", "fit_glmm"]
+__all__ = ["GlmerFit", "fit_glmm", "glmer"]
 
 
 @dataclass(repr=False, eq=False)
@@ -54,7 +63,7 @@ class GlmerFit(FrequentistFit):
     ('binomial', 1, 56)
     >>> g.fixef().round(3)
                  Estimate  Std. Error  z value  Pr(>|z|)
-    (Intercept)    -1.399       0.232   -6.016     0.000
+    (Intercept)    -1.399       0.232   -6.015     0.000
     period2        -0.992       0.307   -3.236     0.001
     period3        -1.129       0.327   -3.455     0.001
     period4        -1.580       0.427   -3.697     0.000
@@ -72,7 +81,8 @@ class GlmerFit(FrequentistFit):
     saved_settings: ClassVar[tuple[str, ...]] = ("nAGQ", "nb_theta")
 
     def npar(self) -> int:
-        """Number of parameters: fixed effects and θ (plus the negative-binomial θ, as ``glmer.nb`` counts it).
+        """Number of parameters: fixed effects and θ (plus the negative-binomial θ, as ``glmer.nb`` counts it, and
+        σ for Gamma and inverse Gaussian, as lme4's ``logLik`` df counts it).
 
         Returns
         -------
@@ -86,7 +96,8 @@ class GlmerFit(FrequentistFit):
         >>> g.npar()  # 4 fixed effects and one SD
         5
         """
-        return self.design.p + len(self.theta) + (1 if self.nb_theta is not None else 0)
+        return (self.design.p + len(self.theta) + (1 if self.nb_theta is not None else 0)
+                + (1 if self.family.has_dispersion else 0))
 
     def loglik(self) -> float:
         """Log-likelihood at the optimum (Laplace, or AGQ for ``nAGQ > 1``), constants included.
@@ -105,6 +116,27 @@ class GlmerFit(FrequentistFit):
         -92.026
         """
         return -0.5 * self.objective
+
+    def fixef(self) -> pd.DataFrame:
+        """Fixed-effect estimates, standard errors, z values and p-values (lme4's ``coef(summary(m))``).
+
+        For Gamma and inverse Gaussian the statistic column is headed ``t value`` (with ``Pr(>|z|)``),
+        as lme4 heads it for families with a scale parameter.
+
+        Returns
+        -------
+        DataFrame
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> g = hl.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", hl.load_dataset("cbpp"),
+        ...              family="binomial")
+        >>> list(g.fixef().columns)
+        ['Estimate', 'Std. Error', 'z value', 'Pr(>|z|)']
+        """
+        frame = super().fixef()
+        return frame.rename(columns={"z value": "t value"}) if self.family.has_dispersion else frame
 
     def deviance(self) -> float:
         """lme4's ``deviance()`` of a GLMM: the sum of squared deviance residuals at the conditional modes.
@@ -127,7 +159,8 @@ class GlmerFit(FrequentistFit):
         return float(np.sum(self.residuals("deviance") ** 2))
 
     def sigma(self) -> float:
-        """Residual scale: 1, since binomial, Poisson and negative-binomial GLMMs have none (as lme4).
+        """Residual scale, as lme4's ``sigma()``: 1 for binomial, Poisson and negative-binomial GLMMs; for Gamma
+        and inverse Gaussian √(pwrss / n), pwrss the Pearson χ² plus ‖u‖² at the conditional modes.
 
         Returns
         -------
@@ -141,7 +174,7 @@ class GlmerFit(FrequentistFit):
         >>> g.sigma()
         1.0
         """
-        return 1.0
+        return float(self.sigma_) if self.family.has_dispersion else 1.0
 
     def fitted(self) -> np.ndarray:
         """Fitted means μ (proportions for binomial models), conditional on the random effects.
@@ -240,7 +273,7 @@ class GlmerFit(FrequentistFit):
         ['(Intercept)']
         """
         formula, data, weights = updated_call(self, formula, data, settings, glmer)
-        family = self.family.name  # a negative binomial's θ is estimated again
+        family = get_family(self.family.name, self.family.link.name)  # a negative binomial's θ is estimated again
         return glmer(formula, data, **{"family": family, "nAGQ": self.nAGQ, "weights": weights, **settings})
 
     def refit_ml(self) -> GlmerFit:
@@ -273,12 +306,16 @@ def _check_nagq(nAGQ, design: Design, family) -> int:
             )
         if family.name == "negbinomial":
             raise HierlmError("nAGQ > 1 is not available for family='negbinomial' (as in lme4's glmer.nb); use nAGQ=1")
+        if family.has_dispersion:
+            raise HierlmError(f"nAGQ > 1 is not available for family='{family.name}' (a family with a dispersion); "
+                              "use nAGQ=1 (Laplace)")
     return int(nAGQ)
 
 
 def fit_glmm(design: Design, family, nAGQ: int = 1) -> GlmerFit:
     """Fit a prepared design (checked response, groups) by Laplace / AGQ maximum likelihood."""
     fam, resp = response_of(design, family)
+    fam.check_response(resp.y[resp.weights > 0], design.rows[resp.weights > 0], deparse(design.formula.response))
     prob = GlmmProblem(design, fam, resp)
     sol = prob.solve(nAGQ=nAGQ, nb=fam.name == "negbinomial")
     fam = prob.family  # with the estimated θ for the negative binomial
@@ -290,7 +327,7 @@ def fit_glmm(design: Design, family, nAGQ: int = 1) -> GlmerFit:
         theta=sol.theta,
         beta=sol.beta,
         b=sol.b,
-        sigma_=1.0,
+        sigma_=sol.sigma,
         vcov_beta=sol.vcov_beta,
         objective=sol.objective,
         family=fam,
@@ -300,7 +337,7 @@ def fit_glmm(design: Design, family, nAGQ: int = 1) -> GlmerFit:
         nb_theta=sol.nb_theta,
         eta=sol.eta,
         mu=sol.mu,
-        cond_var_=sol.cond_var,
+        cond_var_=[V * sol.sigma**2 for V in sol.cond_var],
     )
     if fit.is_singular():
         warnings.warn(SINGULAR_MESSAGE, HierlmWarning, stacklevel=3)
@@ -321,10 +358,17 @@ def glmer(formula: str, data: pd.DataFrame, family, weights=None, nAGQ: int = 1)
         ``weights=`` the number of trials, or a binary response (0/1, logical, or a factor whose
         first level is failure).
     data : DataFrame
-    family : {"binomial", "bernoulli", "poisson", "negbinomial", "gaussian"}
+    family : str or Family
+        ``"binomial"``, ``"bernoulli"``, ``"poisson"``, ``"negbinomial"``, ``"gaussian"``, ``"gamma"``,
+        ``"inverse_gaussian"`` or ``"cumulative"``, at the canonical link, or ``hl.family(name, link=...)``
+        for another link (binomial: ``probit``, ``cloglog``; Gamma: ``log``, ``identity``; inverse
+        Gaussian: ``log``, ``inverse``, ``identity``), fitted by lme4's general PIRLS.
         ``"negbinomial"`` estimates the negative-binomial θ too (lme4's ``glmer.nb``; see
-        ``fit.nb_theta``).  ``"gaussian"`` (identity link) is a linear mixed model: the fit is
-        :func:`hierlm.lmer`'s (REML), as lme4's ``glmer`` hands it to ``lmer``.
+        ``fit.nb_theta``).  Gamma and inverse Gaussian have lme4's dispersion: ``sigma()`` is
+        √(pwrss / n) and ``varcorr()`` scales the random-effect SDs by it.  ``"gaussian"`` (identity
+        link) is a linear mixed model: the fit is :func:`hierlm.lmer`'s (REML), as lme4's ``glmer``
+        hands it to ``lmer``.  ``"cumulative"`` (an ordered categorical response) is a cumulative link
+        mixed model, as ``ordinal::clmm``: the result is a :class:`~hierlm.fits.ordinal.ClmmFit`.
     weights : str or array-like, optional
         Number of trials for a binomial proportion; prior weights otherwise.
     nAGQ : int, default 1
@@ -336,6 +380,7 @@ def glmer(formula: str, data: pd.DataFrame, family, weights=None, nAGQ: int = 1)
     Returns
     -------
     GlmerFit
+        (:class:`~hierlm.fits.ordinal.ClmmFit` for ``family="cumulative"``.)
 
     Examples
     --------
@@ -346,8 +391,18 @@ def glmer(formula: str, data: pd.DataFrame, family, weights=None, nAGQ: int = 1)
     [-1.399, -0.992, -1.129, -1.58]
     >>> round(m.loglik(), 2)
     -92.03
+    >>> from hierlm.design.family import family  # hl.family
+    >>> p = hl.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", hl.load_dataset("cbpp"),
+    ...              family=family("binomial", link="probit"))
+    >>> p.fixef()["Estimate"].round(3).tolist(), round(p.loglik(), 2)
+    ([-0.835, -0.528, -0.617, -0.8], -92.62)
+    >>> g = hl.glmer("Yield ~ 1 + (1 | Batch)", hl.load_dataset("Dyestuff"), family=family("gamma", link="log"))
+    >>> round(float(g.fixef()["Estimate"].iloc[0]), 4), round(g.sigma(), 4), g.npar()
+    (7.3309, 0.0334, 3)
     """
-    fam = get_family(family)
+    fam = get_family(family).require_engine("frequentist", "glmer")
+    if fam.is_ordinal:
+        return clmm(formula, data, fam, weights=weights, nAGQ=nAGQ)
     if fam.name == "gaussian":
         warnings.warn("family='gaussian' (identity link) is a linear mixed model: fitted with hl.lmer (REML), "
                       "as lme4's glmer does; call hl.lmer directly", HierlmWarning, stacklevel=2)

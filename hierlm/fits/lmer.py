@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..design import Design, check_model, get_family, make_design
 from ..engines.frequentist import LmmProblem, LmmSolution
+from ..engines.frequentist.optimize import blas_threads
 from ..errors import HierlmError, HierlmWarning
 from . import influence
 from .frequentist import SINGULAR_MESSAGE, FrequentistFit
@@ -483,15 +484,18 @@ class LmerFit(FrequentistFit):
 
 def fit_lmm(design: Design, reml: bool = True, start: np.ndarray | None = None) -> LmerFit:
     """Fit a prepared (checked) design by REML or ML: the engine's solution wrapped as an :class:`LmerFit`."""
-    prob = LmmProblem(design, reml=reml)
-    theta_int, info = prob.optimize(start)
-    sol = prob.solution_at(theta_int, info)
-    info = dict(info, theta_internal=theta_int)
-    info.pop("x", None)
-    fit = LmerFit(design=design, theta=sol.theta, beta=sol.beta, b=sol.b, sigma_=sol.sigma,
-                  vcov_beta=sol.vcov_beta, objective=sol.objective, family=get_family("gaussian"), optinfo=info,
-                  reml=reml, problem=prob)
-    if fit.is_singular():
+    with blas_threads(0):  # one BLAS thread for the set-up's small dense algebra (see blas_threads)
+        prob = LmmProblem(design, reml=reml)
+    with blas_threads(prob.cp.q_rest):
+        theta_int, info = prob.optimize(start)
+        sol = prob.solution_at(theta_int, info)
+        info = dict(info, theta_internal=theta_int)
+        info.pop("x", None)
+        fit = LmerFit(design=design, theta=sol.theta, beta=sol.beta, b=sol.b, sigma_=sol.sigma,
+                      vcov_beta=sol.vcov_beta, objective=sol.objective, family=get_family("gaussian"), optinfo=info,
+                      reml=reml, problem=prob)
+        singular = fit.is_singular()
+    if singular:
         warnings.warn(SINGULAR_MESSAGE, HierlmWarning, stacklevel=3)
     return fit
 
@@ -526,6 +530,7 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, star
     """
     if not isinstance(reml, (bool, np.bool_)):
         raise HierlmError(f"reml must be True (REML) or False (maximum likelihood), not {reml!r}")
-    design = make_design(formula, data, weights=weights)
-    check_model(design, "gaussian")
+    with blas_threads(0):
+        design = make_design(formula, data, weights=weights)
+        check_model(design, "gaussian")
     return fit_lmm(design, reml=reml, start=start)

@@ -61,8 +61,8 @@ class FitKind:
 
     @property
     def mixed(self) -> bool:
-        """Whether the model has random effects (lmm, glmm)."""
-        return self.model in ("lmm", "glmm")
+        """Whether the model has random effects (lmm, glmm, ordinal)."""
+        return self.model in ("lmm", "glmm", "ordinal")
 
     @property
     def linear(self) -> bool:

@@ -31,7 +31,7 @@ def _frequentist_state(fit) -> tuple[dict, dict]:
             arrays[f"optinfo__{k}"] = v
             info.pop(k)
     scalars = {"sigma_": fit.sigma_, "objective": fit.objective, "family": fit.family.name,
-               "optinfo": jsonable(info)}
+               "link": fit.family.link.name, "optinfo": jsonable(info)}
     scalars.update({k: jsonable(getattr(fit, k)) for k in fit.saved_settings})
     return scalars, arrays
 
@@ -40,7 +40,7 @@ def _bayes_state(fit) -> dict:
     pri = [dict(r, prior=dict(dist=r["prior"].dist, params=r["prior"].params)) for r in fit.priors.rows]
     settings = {k: v for k, v in fit.settings.items() if isinstance(v, (str, int, float, bool, list, dict))
                 or v is None}
-    return {"family": fit.family.name, "priors": pri, "settings": json.loads(json.dumps(settings)),
+    return {"family": fit.family.name, "link": fit.family.link.name, "priors": pri, "settings": json.loads(json.dumps(settings)),
             "centred": [b.centred for b in fit.spec.blocks], "hier_centre": fit.spec.hier_centre}
 
 

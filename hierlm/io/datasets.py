@@ -47,8 +47,11 @@ def list_datasets() -> pd.DataFrame:
     Examples
     --------
     >>> import hierlm as hl
-    >>> "sleepstudy" in hl.list_datasets().index
-    True
+    >>> hl.list_datasets().loc[["sleepstudy", "Penicillin"], ["rows", "factors"]]
+                rows        factors
+    name
+    sleepstudy   180        Subject
+    Penicillin   144  plate, sample
     """
     rows = []
     for name, (factors, source) in DATASETS.items():
@@ -72,9 +75,12 @@ def load_dataset(name: str) -> pd.DataFrame:
     Examples
     --------
     >>> import hierlm as hl
-    >>> sleep = hl.load_dataset("sleepstudy")
-    >>> sleep.shape, list(sleep.Subject.cat.categories[:3])
-    ((180, 3), ['308', '309', '310'])
+    >>> sleep = hl.load_dataset("sleepstudy")      # Subject: a categorical, levels in R's order
+    >>> sleep.head(3)
+       Reaction  Days Subject
+    0  249.5600     0     308
+    1  258.7047     1     308
+    2  250.8006     2     308
     """
     if not isinstance(name, str):
         raise DataError(f"load_dataset() takes a dataset's name as a string, not {type(name).__name__}; "

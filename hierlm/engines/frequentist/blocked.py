@@ -26,7 +26,7 @@ from ...design.limits import check_cells
 from .optimize import blas_threads
 from .pairs import SchurPairs, schur_pairs
 
-__all__ = ["CrossProducts", "Factor", "TermLayout"]
+__all__ = ["CrossProducts", "Factor", "TermLayout", "block_diagonal", "lower_inverse"]
 
 _LIMIT_THREADS_FROM = 100  # factor() limits BLAS threads itself from this rest size (callers may not)
 
@@ -63,6 +63,13 @@ class Factor:
     logdet_x: float
     pwrss: float
     ceff: np.ndarray | None = None
+    L11inv: np.ndarray | None = None  # per-level inverses of L11 (vector-valued first block)
+
+    def l11_inverse(self) -> np.ndarray:
+        """L11ₗ⁻¹ per level (lower triangular), computed once."""
+        if self.L11inv is None:
+            self.L11inv = lower_inverse(self.L11)
+        return self.L11inv
 
 
 class CrossProducts:
@@ -127,19 +134,46 @@ class CrossProducts:
         self.segments = [(t.offset, t.offset + t.q) for t in layouts] + [(self.q_re, self.q_rest)]
         self.pairs: SchurPairs | None = schur_pairs(self.AR1, L1, p1, self.q_rest)
 
+    @property
+    def AR1T(self) -> sp.csc_matrix:
+        """AR1ᵀ (a view sharing AR1's arrays, built once: in-place refreshes of AR1's values show through)."""
+        cached = self.__dict__.get("_AR1T")
+        if cached is None or cached[0] is not self.AR1:
+            cached = self.__dict__["_AR1T"] = (self.AR1, self.AR1.T)
+        return cached[1]
+
+    @classmethod
+    def assemble(cls, n: int, first: TermLayout, rest: list[TermLayout], p: int, A11: np.ndarray, AR1: sp.csr_matrix,
+                 ARR: np.ndarray, pairs: SchurPairs | None) -> CrossProducts:
+        """Cross products from their parts (the structure of a design with the numbers of one set of
+        weights): what :mod:`hierlm.engines.frequentist.pirls` refreshes in place between PIRLS iterations."""
+        cp = cls.__new__(cls)
+        cp.n, cp.p, cp.first, cp.rest = n, p, first, rest
+        cp.A11, cp.AR1, cp.ARR, cp.pairs = A11, AR1, ARR, pairs
+        cp.q_re = sum(t.q for t in rest)
+        cp.q_rest = cp.q_re + p + 1
+        cp.scalar_rest = all(t.p == 1 for t in rest)
+        cp.segments = [(t.offset, t.offset + t.q) for t in rest] + [(cp.q_re, cp.q_rest)]
+        return cp
+
     # -- per-θ numeric part -----------------------------------------------------------------
     def first_block(self, lam1: np.ndarray):
         """Per-level factors L11 of λᵀA₁₁λ + I and the Schur weights Wₗ = λ(λᵀA₁₁λ+I)⁻¹λᵀ."""
+        return self._first_block(lam1)[:2]
+
+    def _first_block(self, lam1: np.ndarray):
+        """L11, W and (vector-valued blocks) the per-level L11⁻¹."""
         p1 = self.first.p
         if p1 == 1:
             lam = lam1[0, 0]
             m = lam * lam * self.A11[:, 0, 0] + 1.0
-            return np.sqrt(m)[:, None, None], ((lam * lam) / m)[:, None, None]
+            return np.sqrt(m)[:, None, None], ((lam * lam) / m)[:, None, None], None
         M = np.matmul(np.matmul(lam1.T, self.A11), lam1)
         M[:, np.arange(p1), np.arange(p1)] += 1.0
         L11 = np.linalg.cholesky(M)
-        Q = np.linalg.solve(L11, np.broadcast_to(lam1.T, M.shape))  # L⁻¹ λᵀ
-        return L11, np.matmul(np.swapaxes(Q, 1, 2), Q)
+        Linv = lower_inverse(L11)
+        Q = np.matmul(Linv, lam1.T)  # L⁻¹ λᵀ
+        return L11, np.matmul(np.swapaxes(Q, 1, 2), Q), Linv
 
     def schur_update(self, W: np.ndarray) -> np.ndarray:
         """G = AR1 blockdiag(Wₗ) AR1ᵀ as a dense symmetric matrix."""
@@ -165,6 +199,8 @@ class CrossProducts:
     def _scaled_lower(self, src: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Lower blocks of Λ_Rᵀ src Λ_R (scalar later blocks) into a Fortran-order matrix."""
         q = self.q_rest
+        if not self.q_re:  # no later blocks: nothing to scale
+            return np.array(src, order="F")
         out = np.zeros((q, q), order="F")  # zeros: the upper triangle must stay finite
         seg = self.segments
         for a, (a0, a1) in enumerate(seg):
@@ -193,7 +229,8 @@ class CrossProducts:
         else:
             ceff = self.ARR - self.schur_update(W)
             M = np.asfortranarray(self.lambda_scale(ceff.copy() if keep_ceff else ceff, lambdas))  # symmetric
-        M[np.arange(self.q_re), np.arange(self.q_re)] += 1.0
+        if self.q_re:
+            M.reshape(-1, order="F")[0 : self.q_re * (q + 1) : q + 1] += 1.0  # M is Fortran-ordered: a view
         return M, (ceff if keep_ceff else None)
 
     def lambda_scale(self, M: np.ndarray, lambdas: list[np.ndarray]) -> np.ndarray:
@@ -223,7 +260,7 @@ class CrossProducts:
 
     def factor(self, lambdas: list[np.ndarray], keep_ceff: bool = False) -> Factor | None:
         """Factor the system at the given λ's (first block first); None if not positive definite."""
-        L11, W = self.first_block(lambdas[0])
+        L11, W, L11inv = self._first_block(lambdas[0])
         M, ceff = self.rest_matrix(W, lambdas[1:], keep_ceff)
         if self.q_rest >= _LIMIT_THREADS_FROM:
             with blas_threads(self.q_rest):
@@ -249,6 +286,7 @@ class CrossProducts:
             logdet_x=float(2.0 * np.log(dx).sum()),
             pwrss=float(d[-1] ** 2),
             ceff=ceff,
+            L11inv=L11inv,
         )
 
     # -- solutions ------------------------------------------------------------------------
@@ -257,36 +295,111 @@ class CrossProducts:
         p1 = self.first.p
         lam1 = f.lambdas[0]
         if p1 == 1:
-            scale = lam1[0, 0] / f.L11[:, 0, 0]
-            return self.AR1 @ sp.diags(scale)
-        R = np.matmul(lam1, np.linalg.inv(np.swapaxes(f.L11, 1, 2)))
-        return self.AR1 @ sp.block_diag([sp.csr_matrix(r) for r in R], format="csr")
+            return self.AR1 @ sp.diags(lam1[0, 0] / f.L11[:, 0, 0])
+        R = np.matmul(lam1, np.swapaxes(f.l11_inverse(), 1, 2))
+        return self.AR1 @ block_diagonal(R)
+
+    def modes(self, f: Factor) -> tuple[np.ndarray, list[np.ndarray]]:
+        """β (internal X) and the spherical u of every block (level-major), without forming L_R1.
+
+        With ``x = (u_R, β)`` from the rest's factor, the first block's modes are
+        ``u₁ₗ = (λᵀA₁₁ₗλ + I)⁻¹ λᵀ (AR1ᵀ w)ₗ`` with ``w = (−Λ_R u_R, −β, 1)``: one sparse mat-vec.
+        """
+        Lrr = f.Lrr
+        k = self.q_rest - 1
+        if k:
+            x, info = sla.lapack.dtrtrs(Lrr[:k, :k], Lrr[k, :k], lower=1, trans=1)
+            if info != 0:
+                raise np.linalg.LinAlgError(f"dtrtrs failed ({info})")
+        else:
+            x = Lrr[k, :0]
+        w = np.empty(self.q_rest)
+        q_re = self.q_re
+        if q_re:
+            if self.scalar_rest:
+                w[:q_re] = x[:q_re] * self.row_scale(f.lambdas[1:])[:q_re]
+            else:
+                w[:q_re] = self.lambda_rows(x[:q_re, None], f.lambdas[1:], transpose=False)[:, 0]
+        w[q_re:k] = x[q_re:]
+        w[:k] *= -1.0
+        w[k] = 1.0
+        g = self.AR1T @ w
+        lam1 = f.lambdas[0]
+        if self.first.p == 1:
+            lv = lam1[0, 0]
+            u1 = (lv * g) / (f.L11[:, 0, 0] ** 2)
+        else:
+            p1 = self.first.p
+            Li = f.l11_inverse()
+            rhs = (g.reshape(-1, p1) @ lam1)[:, :, None]  # λᵀ gₗ
+            u1 = np.matmul(np.swapaxes(Li, 1, 2), np.matmul(Li, rhs)).reshape(-1)
+        return x[q_re:], [u1] + [x[t.offset : t.offset + t.q] for t in self.rest]
+
+    def lr1_times(self, f: Factor, Z: np.ndarray, rows: int | None = None) -> np.ndarray:
+        """``L_R1[:rows] @ Z`` for a dense Z (L₁p₁ × K) without forming L_R1 (= Λ̃_Rᵀ AR1 blockdiag(λ₁L11ₗ⁻ᵀ))."""
+        p1, L1 = self.first.p, self.first.nlevels
+        lam1 = f.lambdas[0]
+        K = Z.shape[1]
+        if p1 == 1:
+            RZ = Z * (lam1[0, 0] / f.L11[:, 0, 0])[:, None]
+        else:
+            Y = np.matmul(np.swapaxes(f.l11_inverse(), 1, 2), Z.reshape(L1, p1, K))  # L11ₗ⁻ᵀ Zₗ
+            RZ = np.matmul(lam1, Y).reshape(L1 * p1, K)
+        rows = self.q_rest if rows is None else rows
+        out = np.asarray(self.AR1 @ RZ)[:rows]
+        if self.q_re:
+            if self.scalar_rest:
+                out *= self.row_scale(f.lambdas[1:])[:rows, None]
+            else:
+                out = self.lambda_rows(out, f.lambdas[1:]) if rows >= self.q_re else out
+        return out
 
     def solve(self, f: Factor) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
         """β (internal X), the spherical u of every block (level-major), and L_R1 for reuse."""
-        Lrr = f.Lrr
-        k = self.q_rest - 1
-        x = sla.solve_triangular(Lrr[:k, :k], Lrr[k, :k], lower=True, trans="T")
-        beta = x[self.q_re :]
+        beta, us = self.modes(f)
         C = self.r1(f)  # q_rest × q1 : rows still without Λ_R
         if self.scalar_rest:
             LR1 = sp.diags(self.row_scale(f.lambdas[1:])) @ C
         else:
             LR1 = sp.csr_matrix(self.lambda_left_sparse(C, f.lambdas[1:]))
-        c1 = np.asarray(LR1[k].todense()).ravel()
-        rhs = c1 - LR1[:k].T @ x
-        p1 = self.first.p
-        u1 = np.linalg.solve(np.swapaxes(f.L11, 1, 2), rhs.reshape(-1, p1, 1)).reshape(-1) if p1 > 1 else rhs / f.L11[:, 0, 0]
-        us = [u1] + [x[t.offset : t.offset + t.q] for t in self.rest]
         return beta, us, LR1
 
     def lambda_left_sparse(self, C: sp.spmatrix, lambdas: list[np.ndarray]) -> sp.spmatrix:
         """Λ_Rᵀ C for a sparse C (rows of the rest)."""
-        blocks = []
-        for t, lam in zip(self.rest, lambdas):
-            blocks.append(sp.kron(sp.identity(t.nlevels), sp.csr_matrix(lam.T)))
-        blocks.append(sp.identity(self.p + 1))
-        return sp.block_diag(blocks, format="csr") @ C
+        blocks = [np.broadcast_to(lam.T, (t.nlevels, t.p, t.p)) for t, lam in zip(self.rest, lambdas)]
+        blocks.append(np.ones((self.p + 1, 1, 1)))
+        return block_diagonal(blocks) @ C
+
+
+def lower_inverse(L: np.ndarray) -> np.ndarray:
+    """Inverses of a stack (..., p, p) of lower-triangular matrices with positive diagonals (closed form
+    for p = 2, one batched LAPACK call otherwise): the first block's L11 have eigenvalues ≥ 1."""
+    if L.shape[-1] == 2:
+        a, b, c = L[..., 0, 0], L[..., 1, 0], L[..., 1, 1]
+        out = np.zeros(L.shape)
+        out[..., 0, 0] = 1.0 / a
+        out[..., 1, 1] = 1.0 / c
+        out[..., 1, 0] = -b / (a * c)
+        return out
+    return np.linalg.inv(L)
+
+
+def block_diagonal(blocks) -> sp.csr_matrix:
+    """CSR matrix with the square blocks of one (L, p, p) array, or of a list of such arrays, on its diagonal."""
+    if isinstance(blocks, np.ndarray):
+        blocks = [blocks]
+    data, indices, starts, off = [], [], [], 0
+    nnz = 0
+    for B in blocks:
+        L, p, _ = B.shape
+        data.append(np.ascontiguousarray(B).reshape(-1))
+        cols = off + (np.arange(L)[:, None, None] * p + np.arange(p)[None, None, :])
+        indices.append(np.broadcast_to(cols, (L, p, p)).reshape(-1))
+        starts.append(nnz + np.arange(L * p) * p)
+        nnz += L * p * p
+        off += L * p
+    indptr = np.concatenate(starts + [[nnz]])
+    return sp.csr_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=(off, off))
 
 
 def _z_matrix(idx: np.ndarray, V: np.ndarray, nlevels: int) -> sp.csc_matrix:
@@ -303,7 +416,7 @@ def _u_cond_var(cp: CrossProducts, f: Factor, LR1: sp.csr_matrix, chunk: int = 2
     """
     q_re, p1, L1 = cp.q_re, cp.first.p, cp.first.nlevels
     Lre = f.Lrr[:q_re, :q_re]
-    L11inv = np.linalg.inv(f.L11) if p1 > 1 else 1.0 / f.L11
+    L11inv = f.l11_inverse() if p1 > 1 else 1.0 / f.L11
     out = []
     var1 = np.matmul(np.swapaxes(L11inv, 1, 2), L11inv) if p1 > 1 else (L11inv**2)
     if q_re:

@@ -8,7 +8,11 @@ with step halving on the penalised deviance ``Σ dev_resid + ‖u‖²``.  The L
 
     d(θ, β) = −2 log p(y | ũ) + ‖ũ‖² + log|Λᵀ ZᵀWZ Λ + I|
 
-with −2 log p(y | u) the family's ``aic()`` term (R's constants included).  The optimum is found
+with −2 log p(y | u) the family's ``aic()`` term (R's constants included).  Every link goes through the
+same general PIRLS (working weights ``wt (dμ/dη)² / V(μ)``, never the canonical-link shortcut).  For
+Gamma and inverse Gaussian, as in lme4, PIRLS runs at dispersion 1 (the penalty ‖u‖² is not scaled),
+the ``aic()`` term uses the mean deviance as dispersion (and adds 2), and σ is √(pwrss / n) with pwrss
+the Pearson χ² plus ‖u‖² (:meth:`GlmmProblem.sigma_at`).  The optimum is found
 as lme4 finds it: stage 1 (lme4's ``nAGQ = 0``) minimises over θ with β updated inside PIRLS;
 stage 2 minimises over (θ, β) jointly with BOBYQA, from the stage-1 values.  Internally θ uses
 the scaled term columns of :mod:`hierlm.engines.frequentist.theta`, β is centred/scaled (``X T``) and, in stage 2,
@@ -36,6 +40,7 @@ from ...design import FAMILIES, Design, Family, GlmResponse
 from ...errors import HierlmError
 from .blocked import CrossProducts, Factor
 from .optimize import blas_threads, minimize_theta
+from .pirls import IrlsSystem
 from .theta import ThetaMap, column_transform
 
 __all__ = ["GlmmProblem", "GlmmSolution", "PirlsResult", "nb_theta_ml"]
@@ -73,6 +78,7 @@ class GlmmSolution:
     theta_internal: np.ndarray
     beta_internal: np.ndarray
     nb_theta: float | None = None
+    sigma: float = 1.0  # families with a dispersion (Gamma, inverse Gaussian): lme4's sqrt(pwrss / n)
     optinfo: dict = field(default_factory=dict)
 
 
@@ -151,15 +157,18 @@ class GlmmProblem:
         return CrossProducts(self.terms_internal, self.nlevels, X, z - xb, np.sqrt(w))
 
     def wls_solve(self, lams, eta, mu, beta, update_beta: bool):
-        """One PIRLS solve at η: new u, β and log|ΛᵀZᵀWZΛ + I| (None if not positive definite)."""
-        if self.dense:
-            return self._dense_solve(lams, eta, mu, beta, update_beta)
-        cp = self.irls_system(eta, mu, self.X if update_beta else self.X0, 0.0 if update_beta else self.X @ beta)
-        f = cp.factor(lams)
-        if f is None:
+        """One PIRLS solve at η: new u, β and log|ΛᵀZᵀWZΛ + I| (None if not positive definite).
+
+        The blocked system's structure is worked out once per fit and only its numbers are refreshed
+        (:class:`~hierlm.engines.frequentist.pirls.IrlsSystem`)."""
+        irls = self.__dict__.setdefault("_irls", {})
+        if update_beta not in irls:
+            irls[update_beta] = IrlsSystem(self.terms_internal, self.nlevels, self.X if update_beta else self.X0)
+        w, z = self.working(eta, mu)
+        out = irls[update_beta].solve(lams, w, z if update_beta else z - self.X @ beta)
+        if out is None:
             return None
-        bnew, us, _ = cp.solve(f)
-        return np.concatenate(us), (bnew if update_beta else beta), f.logdet_re
+        return out[0], (out[1] if update_beta else beta), out[2]
 
     def _dense_solve(self, lams, eta, mu, beta, update_beta: bool):
         """The same solve with a dense Cholesky of [ZΛ X]ᵀW[ZΛ X] + I (small q: no symbolic set-up)."""
@@ -203,6 +212,8 @@ class GlmmProblem:
             eta = self.offset + self.X @ beta + self.zlu(u, lams)
             mu = link.linkinv(eta)
             pdev = self._pdev(mu, u)
+            if not np.isfinite(pdev):  # the warm start leaves the family's range at this λ: start afresh
+                return self.pirls(lams, None if update_beta else beta, None, update_beta, tol, maxit)
         for it in range(1, maxit + 1):
             out = self.wls_solve(lams, eta, mu, beta, update_beta)
             if out is None:
@@ -217,12 +228,13 @@ class GlmmProblem:
                 if pdev_n <= pdev + 1e-11 * abs(pdev_n) + 1e-11:
                     break
                 step *= 0.5
+            if not np.isfinite(pdev_n):  # no step stays inside the family's range (μ ≤ 0 for Gamma, ...)
+                return None
             change = float(np.max(np.abs(eta_n - eta)))
             u, beta, eta, mu, pdev = un, bn, eta_n, mu_n, pdev_n
             if change < tol or step < 1e-8:
                 break
-        ll = self.family.loglik(self.resp, mu)
-        return PirlsResult(u, beta, eta, mu, pdev, logdet, -2 * ll + u @ u + logdet, it)
+        return PirlsResult(u, beta, eta, mu, pdev, logdet, self.family.aic(self.resp, mu) + u @ u + logdet, it)
 
     # -- objectives -----------------------------------------------------------------------------
     def agq_deviance(self, lams, r: PirlsResult) -> float:
@@ -320,10 +332,10 @@ class GlmmProblem:
             warm["u"] = r.u
             lb = np.concatenate([self.tmap.lower_bounds(), np.full(self.p, -np.inf)])
             x0 = np.concatenate([theta, np.zeros(self.p)])
-            step = np.concatenate([np.full(nt, 0.1), np.full(self.p, 0.5)])
+            step = np.concatenate([np.maximum(0.1, 0.1 * np.abs(theta)), np.full(self.p, 0.5)])
             if nb:
                 lb, x0, step = np.append(lb, -np.inf), np.append(x0, np.log(self.family.theta)), np.append(step, 0.2)
-            fun = lambda x: self._stage2_fun(x, beta0, C, warm, nb)  # noqa: E731
+            fun = lambda x: self._stage2_fun(x, beta0, C, warm, nb)
             res = minimize_theta(fun, x0, lb, initial_step=step, ftol_rel=1e-12, ftol_abs=STAGE2_FTOL)
             x = res["x"]
             for i in np.flatnonzero((lb == 0) & (x > 0) & (x < 1e-5)):  # lme4's boundary check
@@ -337,9 +349,16 @@ class GlmmProblem:
             theta = x[:nt]
             lams = self.tmap.lambdas(theta)
             r = self.pirls(lams, beta0 + C @ x[nt:], warm["u"], False)
-            cp, f = self.final_system(lams, r)
             info.update(stage2_nevals=res["nevals"], message=res["message"])
-            vh = self._hessian_vcov(x, beta0, C, r.u)
+            vh, H, grad, f0 = self._hessian_vcov(x, beta0, C, r.u)
+            polished = self._polish(x, H, grad, f0, lb[: len(x)], beta0, C, r.u)
+            info["polished"] = polished is not None
+            if polished is not None:  # BOBYQA stops on a flat valley: one Newton step finishes the descent
+                x = polished
+                theta = x[:nt]
+                lams = self.tmap.lambdas(theta)
+                r = self.pirls(lams, beta0 + C @ x[nt:], r.u, False)
+            cp, f = self.final_system(lams, r)
             if vh is None:
                 info["vcov_warning"] = ("the finite-difference Hessian is not positive definite; "
                                         "vcov computed from RX (as lme4 falls back)")
@@ -355,30 +374,59 @@ class GlmmProblem:
             M = T @ lam
             cond.append(np.matmul(np.matmul(M, V), M.T))
         info.update(fun=objective, seconds=time.perf_counter() - t0, nevals=self.nevals, dense=self.dense)
+        sigma = self.sigma_at(r)
         return GlmmSolution(
             theta=self.tmap.to_original(theta), beta=self.TX @ r.beta, b=b, objective=float(objective),
             eta=r.eta, mu=r.mu, vcov_beta=self.TX @ vcov_i @ self.TX.T, cond_var=cond,
             theta_internal=np.asarray(theta, float), beta_internal=r.beta,
-            nb_theta=self.family.theta if nb else None, optinfo=info,
+            nb_theta=self.family.theta if nb else None, sigma=sigma, optinfo=info,
         )
 
-    def _hessian_vcov(self, x, beta0, C, u) -> np.ndarray | None:
-        """vcov of internal β: 2 H⁻¹ of the deviance over (θ, δ), central differences (lme4's
-        ``deriv12``), mapped back through β = β₁ + C δ; None if H is not positive definite."""
+    def sigma_at(self, r: PirlsResult) -> float:
+        """lme4's ``sigma()`` at the conditional modes: √(pwrss / n), pwrss = Σ squared Pearson residuals
+        + ‖u‖² (families with a dispersion: Gamma, inverse Gaussian); 1 for the others."""
+        if not self.family.has_dispersion:
+            return 1.0
+        wrss = float(np.sum(self.wt * (self.y - r.mu) ** 2 / self.family.variance(r.mu)))
+        return float(np.sqrt((wrss + r.u @ r.u) / self.n))
+
+    def _converged_fun(self, beta0, C, u):
+        """The stage-2 deviance at (internal θ, δ) with PIRLS converged to 1e-10 from the modes u."""
         nt = self.tmap.ntheta
-        delta = np.concatenate([np.full(nt, 1e-4), np.full(self.p, 1e-3)])
-        H = _hessian(lambda z: self._eval(self.tmap.lambdas(z[:nt]), beta0 + C @ z[nt:], False, {"u": u}, 1e-10),
-                     x, delta)
+        return lambda z: self._eval(self.tmap.lambdas(z[:nt]), beta0 + C @ z[nt:], False, {"u": u}, 1e-10)
+
+    def _hessian_vcov(self, x, beta0, C, u):
+        """vcov of internal β: 2 H⁻¹ of the deviance over (θ, δ), central differences (lme4's
+        ``deriv12``), mapped back through β = β₁ + C δ (None if H is not positive definite); also H, the
+        central-difference gradient and the deviance at x."""
+        nt = self.tmap.ntheta
+        # 1e-4 (lme4's deriv12), relative for large θ (identity / inverse links on a raw scale: θ in the
+        # hundreds), where an absolute step changes the deviance by less than its rounding
+        delta = np.concatenate([1e-4 * np.maximum(1.0, np.abs(x[:nt])), np.full(self.p, 1e-3)])
+        H, grad, f0 = _hessian(self._converged_fun(beta0, C, u), x, delta)
         try:
             np.linalg.cholesky(H)
         except np.linalg.LinAlgError:
-            return None
+            return None, H, grad, f0
         V = 2.0 * np.linalg.inv(H)[nt:, nt:]
-        return C @ (0.5 * (V + V.T)) @ C.T
+        return C @ (0.5 * (V + V.T)) @ C.T, H, grad, f0
+
+    def _polish(self, x, H, grad, f0: float, lb, beta0, C, u) -> np.ndarray | None:
+        """One Newton step x − H⁻¹∇d from BOBYQA's optimum (θ at 0 stays there), if it lowers the deviance."""
+        free = ~((lb == 0) & (x == 0))
+        try:
+            step = np.linalg.solve(H[np.ix_(free, free)], grad[free])
+        except np.linalg.LinAlgError:
+            return None
+        new = x.copy()
+        new[free] -= step
+        if not np.all(np.isfinite(new)) or np.any(new[lb == 0] < 0):
+            return None
+        return new if self._converged_fun(beta0, C, u)(new) < f0 - 1e-10 else None
 
 
-def _hessian(fun, x: np.ndarray, delta: np.ndarray) -> np.ndarray:
-    """Central finite-difference Hessian (the formula of lme4's ``deriv12``)."""
+def _hessian(fun, x: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Central finite-difference Hessian (the formula of lme4's ``deriv12``), the gradient and f(x)."""
     m = len(x)
     f0 = fun(x)
     E = np.diag(delta)
@@ -389,7 +437,7 @@ def _hessian(fun, x: np.ndarray, delta: np.ndarray) -> np.ndarray:
         for j in range(i):
             fpp, fmm = fun(x + E[i] + E[j]), fun(x - E[i] - E[j])
             H[i, j] = H[j, i] = (fpp - fp[i] - fp[j] + 2 * f0 - fm[i] - fm[j] + fmm) / (2 * delta[i] * delta[j])
-    return H
+    return H, (fp - fm) / (2 * delta), float(f0)
 
 
 def nb_theta_ml(y: np.ndarray, mu: np.ndarray, weights: np.ndarray | None = None) -> float:

@@ -154,7 +154,7 @@ def _first_block_trace(cp: CrossProducts, f: Factor, t: np.ndarray) -> np.ndarra
         m = f.L11[:, 0, 0] ** 2
         lv = lam[0, 0]
         return np.array([[2.0 * lv * float(np.sum(A[:, 0, 0] / m - Q[:, 0, 0] / (m * m)))]])
-    Linv = np.linalg.inv(f.L11)
+    Linv = f.l11_inverse()
     F = np.matmul(np.swapaxes(Linv, 1, 2), Linv)
     FlT = np.matmul(F, lam.T)  # Fₗ λᵀ
     FlTA = np.matmul(FlT, A)
@@ -182,17 +182,22 @@ class Conditional:
         ``Zₖᵀe`` per block, (levels, p), with ``e = y − ZΛû − Xβ̂`` (weighted), from the cross
         products rather than a pass over the data.
     LR1 : sparse matrix
-        The first block's columns of the factor (see :meth:`CrossProducts.solve`).
+        The first block's columns of the factor (see :meth:`CrossProducts.solve`), built on first use.
     """
 
     def __init__(self, cp: CrossProducts, f: Factor):
-        self.beta, us, self.LR1 = cp.solve(f)
+        self.cp, self.f = cp, f
+        self.beta, us = cp.modes(f)
         lams = f.lambdas
         self.U = [u.reshape(t.nlevels, t.p) for u, t in zip(us, [cp.first] + cp.rest)]
         b = [U @ lam.T for U, lam in zip(self.U, lams)]
         v = np.concatenate([x.ravel() for x in b[1:]] + [self.beta, [-1.0]])
         ze1, zer = cross_z(cp, b[0][:, :, None], v[:, None])
         self.ZTe = [-ze1[:, :, 0]] + [-zer[t.offset : t.offset + t.q, 0].reshape(t.nlevels, t.p) for t in cp.rest]
+
+    @property
+    def LR1(self):
+        return self.cp.solve(self.f)[2]
 
 
 def cross_z(cp: CrossProducts, D1: np.ndarray, DR: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -202,8 +207,10 @@ def cross_z(cp: CrossProducts, D1: np.ndarray, DR: np.ndarray) -> tuple[np.ndarr
     """
     L1, p1 = cp.first.nlevels, cp.first.p
     k = DR.shape[0]
-    out1 = np.einsum("lij,ljk->lik", cp.A11, D1) + (cp.AR1[:k].T @ DR).reshape(L1, p1, -1)
-    outr = cp.AR1 @ D1.reshape(L1 * p1, -1) + cp.ARR[:, :k] @ DR
+    if k < cp.q_rest:
+        DR = np.concatenate([DR, np.zeros((cp.q_rest - k, DR.shape[1]))])
+    out1 = np.einsum("lij,ljk->lik", cp.A11, D1) + (cp.AR1T @ DR).reshape(L1, p1, -1)
+    outr = cp.AR1 @ D1.reshape(L1 * p1, -1) + cp.ARR @ DR
     return out1, outr
 
 
@@ -243,10 +250,10 @@ def average_information(cp: CrossProducts, f: Factor, reml: bool, entries,
     o1, orr = cross_z(cp, D1, DR)
     ww = np.einsum("lik,lij->kj", D1, o1) + DR.T @ orr[:q_re]
     c1 = np.einsum("ji,ljk->lik", lams[0], o1)  # λ₁ᵀ per level
-    z1 = c1[:, 0, :] / f.L11[:, 0, 0][:, None] if p1 == 1 else np.linalg.solve(f.L11, c1)
+    z1 = c1[:, 0, :] / f.L11[:, 0, 0][:, None] if p1 == 1 else np.matmul(f.l11_inverse(), c1)
     z1 = z1.reshape(L1 * p1, K)
     cr = cp.lambda_rows(orr[:m], lams[1:])
-    zr = sla.solve_triangular(f.Lrr[:m, :m], cr - cond.LR1[:m] @ z1, lower=True) if m else np.zeros((0, K))
+    zr = sla.solve_triangular(f.Lrr[:m, :m], cr - cp.lr1_times(f, z1, m), lower=True) if m else np.zeros((0, K))
     nu = cp.n - cp.p if reml else cp.n
     r2 = f.pwrss
     H = ww - z1.T @ z1 - zr.T @ zr - np.outer(ew, ew) / r2

@@ -9,10 +9,12 @@ For θ, with the blocked Cholesky of :mod:`hierlm.engines.frequentist.blocked`::
 the same factor.  The optimiser works in internal coordinates (centred and scaled columns, see
 :mod:`hierlm.engines.frequentist.theta`); results are reported for the model as written.
 
-Small models are optimised by lme4's BOBYQA.  From a rest matrix of ``NEWTON_MIN_REST`` rows on
-(e.g. InstEval: 1145), where each evaluation costs a dense Cholesky, a Newton iteration with the
-analytic gradient and an average-information Hessian (:mod:`hierlm.engines.frequentist.gradient`) from a
-moment-based start needs ~5 evaluations instead of ~100.
+Models with one or two scalar blocks are optimised by lme4's BOBYQA, finished by Newton steps (the
+polish, usually one evaluation with derivatives).  From a rest matrix of ``NEWTON_MIN_REST`` rows on
+(e.g. InstEval: 1145), where each evaluation costs a dense Cholesky, and from ``NEWTON_MIN_THETA``
+covariance parameters on (correlated blocks), a Newton iteration with the analytic gradient and an
+average-information Hessian (:mod:`hierlm.engines.frequentist.gradient`) from a moment-based start
+needs 5-12 evaluations instead of 50-300 (crossover measured in ``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from .gradient import derivatives
 from .optimize import blas_threads, bobyqa, minimize_theta, newton_ai
 from .theta import ThetaMap, column_transform
 
-__all__ = ["LmmProblem", "LmmSolution", "NEWTON_MIN_REST"]
+__all__ = ["LmmProblem", "LmmSolution", "NEWTON_MIN_REST", "NEWTON_MIN_THETA"]
 
 _LOG2PI = np.log(2 * np.pi)
 NEWTON_MIN_REST = 100  # rest-matrix size from which the Newton (gradient) optimiser replaces BOBYQA
+NEWTON_MIN_THETA = 3  # from this many covariance parameters Newton replaces BOBYQA (bench/freq_speed.py)
+POLISH_TOL = 1e-11  # Newton decrement at which the polish of a BOBYQA optimum stops
 
 
 @dataclass
@@ -136,9 +140,12 @@ class LmmProblem:
 
     @property
     def use_newton(self) -> bool:
-        """Large rest matrices: an evaluation costs a dense Cholesky, so fewer of them pay for the
-        gradient (small models keep lme4's derivative-free BOBYQA, whose evaluations are cheap)."""
-        return self.cp.pairs is not None and self.cp.q_rest >= NEWTON_MIN_REST
+        """Newton with the analytic gradient for large rest matrices (an evaluation costs a dense
+        Cholesky, so fewer of them pay for the gradient) and for ``NEWTON_MIN_THETA`` or more
+        covariance parameters (correlated blocks: BOBYQA needs 50-300 evaluations, Newton 6-12);
+        models with one or two scalar blocks keep lme4's BOBYQA, which is as fast there."""
+        return self.cp.pairs is not None and (self.cp.q_rest >= NEWTON_MIN_REST
+                                              or self.tmap.ntheta >= NEWTON_MIN_THETA)
 
     def moment_start(self) -> np.ndarray:
         """Internal θ from moment estimates: each column of each block on its own against the OLS
@@ -162,15 +169,19 @@ class LmmProblem:
 
     # -- optimum ------------------------------------------------------------------------------
     def optimize(self, start: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
-        """Minimise the profiled deviance over internal θ: BOBYQA, or for large models the
-        Newton iteration of :func:`~hierlm.engines.frequentist.optimize.newton_ai` (BOBYQA finishes if it fails)."""
+        """Minimise the profiled deviance over internal θ: BOBYQA and a Newton polish, or (see
+        :attr:`use_newton`) the Newton iteration of :func:`~hierlm.engines.frequentist.optimize.newton_ai`
+        (BOBYQA and the polish finish if it fails)."""
         t0 = time.perf_counter()
         lb = self.tmap.lower_bounds()
         x0 = self.tmap.start() if start is None else np.maximum(np.asarray(start, float), lb)
         with blas_threads(self.cp.q_rest):
-            res = self._newton(x0, start is None) if self.use_newton else minimize_theta(self.objective, x0, lb)
-            if not self.use_newton:
-                res = self._polish(res, lb)
+            if self.use_newton:
+                res = self._newton(x0, start is None)
+                if not res["converged"]:
+                    res = self._polish(res, lb)
+            else:
+                res = self._polish(minimize_theta(self.objective, x0, lb, restarts=0), lb)
         x = res["x"]
         # lme4/MixedModels boundary check: a tiny variance may belong exactly on the boundary
         for i in np.flatnonzero((lb == 0) & (x > 0) & (x < 1e-5)):
@@ -183,49 +194,26 @@ class LmmProblem:
         res["seconds"] = time.perf_counter() - t0
         return x, res
 
-    def _polish(self, res: dict, lb: np.ndarray, steps: int = 6) -> dict:
+    def _polish(self, res: dict, lb: np.ndarray, steps: int = 8) -> dict:
         """Finish a derivative-free optimum with Newton steps on the profiled deviance.
 
         BOBYQA stops where the surface is flat to its tolerance, which on flat surfaces leaves the
-        fixed effects 1e-4 apart on different BLAS/CPU paths.  The analytic gradient and a Hessian
-        from central differences of it take the free parameters (those not on the boundary) to the
-        stationary point; a step is kept only when it lowers the deviance.
+        fixed effects 1e-4 apart on different BLAS/CPU paths.  Newton steps with the analytic
+        gradient and the average-information Hessian (plus its curvature correction; the exact
+        Hessian at an interior optimum of scalar blocks) take the free parameters to the stationary
+        point, usually in one or two steps; a step is kept only when it lowers the deviance, and
+        coordinates on their bound with the gradient pushing outwards stay there.
         """
-        x, fun = np.asarray(res["x"], float).copy(), float(res["fun"])
-        free = ~((lb == 0) & (x <= 1e-8))
-        if not free.any():
-            return res
-        taken = 0
-        for _ in range(steps):
-            g = self._gradient(x)
-            if g is None:
-                break
-            h = 1e-5 * np.maximum(np.abs(x), 0.1)
-            H = np.empty((len(x), len(x)))
-            for j in np.flatnonzero(free):
-                e = np.zeros(len(x))
-                e[j] = h[j]
-                gp, gm = self._gradient(x + e), self._gradient(x - e)
-                if gp is None or gm is None:
-                    return dict(res, x=x, fun=fun, polish_steps=taken)
-                H[:, j] = (gp - gm) / (2 * h[j])
-            Hf = 0.5 * (H[np.ix_(free, free)] + H[np.ix_(free, free)].T)
-            try:
-                step = np.linalg.solve(Hf, g[free])
-            except np.linalg.LinAlgError:
-                break
-            if not np.all(np.isfinite(step)) or float(g[free] @ step) <= 0:  # not a descent direction
-                break
-            trial = x.copy()
-            trial[free] -= step
-            trial = np.maximum(trial, lb)
-            ft = self.objective(trial)
-            if not ft <= fun:
-                break
-            x, fun, taken = trial, ft, taken + 1
-            if np.max(np.abs(step)) < 1e-10 * max(1.0, np.max(np.abs(x))):
-                break
-        return dict(res, x=x, fun=fun, polish_steps=taken)
+        x0, fun0 = np.asarray(res["x"], float), float(res["fun"])
+        try:
+            out = newton_ai(self.value_and_derivatives, x0, lb, tol=POLISH_TOL, maxiter=steps)
+        except (np.linalg.LinAlgError, ValueError):
+            return dict(res, polish_steps=0)
+        taken = max(out["iterations"] - 1, 0) if out["converged"] else out["iterations"]
+        nevals = res.get("nevals", 0) + out["nevals"]
+        if not out["fun"] <= fun0:
+            return dict(res, polish_steps=0, nevals=nevals)
+        return dict(res, x=out["x"], fun=out["fun"], polish_steps=taken, nevals=nevals)
 
     def _gradient(self, theta_internal: np.ndarray) -> np.ndarray | None:
         val, d = self.value_and_derivatives(theta_internal)
@@ -242,7 +230,8 @@ class LmmProblem:
             nevals += 1
             if other[0] < first[0]:
                 x0, first = xm, other
-        res = newton_ai(self.value_and_derivatives, x0, lb, at_x0=first)
+        tol = 1e-9 if self.cp.q_rest >= NEWTON_MIN_REST else POLISH_TOL  # small models: as tight as the polish
+        res = newton_ai(self.value_and_derivatives, x0, lb, tol=tol, at_x0=first)
         res.update(nevals=res["nevals"] + nevals, optimizer="newton")
         if not res["converged"]:
             more = bobyqa(self.objective, res["x"], lb)
@@ -257,7 +246,7 @@ class LmmProblem:
         if f is None:
             raise HierlmError(self._not_pd_message(theta_internal))
         with blas_threads(self.cp.q_rest):
-            beta_i, us, _ = self.cp.solve(f)
+            beta_i, us = self.cp.modes(f)
         n, p = self.n, self.p
         dof = n - p if self.reml else n
         sigma = float(np.sqrt(f.pwrss / dof))

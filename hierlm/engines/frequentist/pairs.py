@@ -41,10 +41,30 @@ class SchurPairs:
     keys: np.ndarray
     rows: np.ndarray
     cols: np.ndarray
+    gather: tuple | None = None  # (seg_of, col_of, first, second, order, (nseg, p1)): refreshes P for new AR1 values
+
+    def refresh(self, ar1_data: np.ndarray) -> None:
+        """Recompute P's values in place for new values of AR1 with the same structure (its CSR data order).
+
+        Needs ``schur_pairs(..., keep_gather=True)``; what a GLMM's PIRLS iteration calls when the
+        IRLS weights change but not the pattern.
+        """
+        seg_of, col_of, first, second, order, shape = self.gather
+        vals = np.zeros(shape)
+        vals[seg_of, col_of] = ar1_data
+        if order is None:
+            np.multiply(vals[first, 0], vals[second, 0], out=self.P.data)
+        else:
+            prod = (vals[first][:, :, None] * vals[second][:, None, :]).reshape(-1)
+            np.take(prod, order, out=self.P.data)
 
 
-def schur_pairs(AR1: sp.spmatrix, nlevels: int, p1: int, q: int) -> SchurPairs | None:
-    """Build :class:`SchurPairs` for ``AR1`` (q × L₁p₁, columns level-major); None if too big."""
+def schur_pairs(AR1: sp.spmatrix, nlevels: int, p1: int, q: int, keep_gather: bool = False) -> SchurPairs | None:
+    """Build :class:`SchurPairs` for ``AR1`` (q × L₁p₁, columns level-major); None if too big.
+
+    ``keep_gather`` keeps the index arrays that :meth:`SchurPairs.refresh` needs (memory: a few
+    integers per pair).
+    """
     A = AR1.tocoo()
     lvl = A.col // p1
     seg_key = lvl.astype(np.int64) * q + A.row
@@ -66,6 +86,7 @@ def schur_pairs(AR1: sp.spmatrix, nlevels: int, p1: int, q: int) -> SchurPairs |
     a, b = seg_row[first], seg_row[second]  # a >= b: rows are sorted within a level
     flat = b * q + a
     keys, row_of = _number(flat, q)
+    order = None
     if p1 == 1:
         data = vals[first, 0] * vals[second, 0]
         indptr = np.concatenate([[0], np.cumsum(npairs)])
@@ -82,7 +103,8 @@ def schur_pairs(AR1: sp.spmatrix, nlevels: int, p1: int, q: int) -> SchurPairs |
         data, row_of = prod[order], row_of[start + kk]
         indptr = np.concatenate([[0], np.cumsum(np.repeat(npairs, k2))])
     P = sp.csc_matrix((data, row_of, indptr), shape=(len(keys), nlevels * p1 * p1))
-    return SchurPairs(P=P, keys=keys, rows=keys % q, cols=keys // q)
+    gather = (inv, A.col % p1, first, second, order, (len(ukey), p1)) if keep_gather else None
+    return SchurPairs(P=P, keys=keys, rows=keys % q, cols=keys // q, gather=gather)
 
 
 def _number(flat: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:

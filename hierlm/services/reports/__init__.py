@@ -5,14 +5,34 @@ The frequentist printouts follow R's own formatting rules digit for digit (:mod:
 """
 
 from .bayes import bayes_summary
-from .frequentist import format_lmer_summary, glmer_summary, lmer_summary, mer_summary_of
+from .frequentist import (
+    format_lmer_summary,
+    glmer_summary,
+    lmer_summary,
+    mer_summary_of,
+)
 from .lmprint import glm_summary, lm_summary
+from .ordinal import clmm_summary
 from .summary import Printout, Summary
 from .tidy import glance, tidy
 from .varcorr import print_varcorr
 
-__all__ = ["summary", "Summary", "Printout", "lmer_summary", "format_lmer_summary", "glmer_summary",
-           "mer_summary_of", "lm_summary", "glm_summary", "bayes_summary", "print_varcorr", "tidy", "glance"]
+__all__ = [
+    "Printout",
+    "Summary",
+    "bayes_summary",
+    "clmm_summary",
+    "format_lmer_summary",
+    "glance",
+    "glm_summary",
+    "glmer_summary",
+    "lm_summary",
+    "lmer_summary",
+    "mer_summary_of",
+    "print_varcorr",
+    "summary",
+    "tidy",
+]
 
 
 def summary(fit, **kwargs):
@@ -20,7 +40,7 @@ def summary(fit, **kwargs):
 
     Parameters
     ----------
-    fit : LmerFit, GlmerFit, LmFit, GlmFit or BayesFit
+    fit : LmerFit, GlmerFit, ClmmFit, LmFit, GlmFit or BayesFit
     **kwargs
         Options of the report: ``ddf``, ``data_name``, ``correlation`` (:func:`lmer_summary`,
         :func:`glmer_summary`), ``data_name`` (:func:`lm_summary`, :func:`glm_summary`).
@@ -45,4 +65,6 @@ def summary(fit, **kwargs):
         return lm_summary(fit, **kwargs)
     if model == "glm":
         return glm_summary(fit, **kwargs)
+    if model == "ordinal":
+        return clmm_summary(fit, **kwargs)
     return glmer_summary(fit, **kwargs)
