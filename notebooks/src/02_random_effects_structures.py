@@ -6,11 +6,11 @@
 #
 # | formula term | meaning | parameters |
 # | --- | --- | --- |
-# | `(1 \| g)` | random intercept per level of `g` | 1 sd |
-# | `(x \| g)` | random intercept and slope of `x`, correlated | 2 sds, 1 correlation |
-# | `(x \|\| g)` | the same, uncorrelated: `(1 \| g) + (0 + x \| g)` | 2 sds |
-# | `(1 \| a/b)` | `b` nested in `a`: `(1 \| a) + (1 \| a:b)` | 2 sds |
-# | `(1 \| a) + (1 \| b)` | crossed factors | 2 sds |
+# | <code>(1 &#124; g)</code> | random intercept per level of `g` | 1 sd |
+# | <code>(x &#124; g)</code> | random intercept and slope of `x`, correlated | 2 sds, 1 correlation |
+# | <code>(x &#124;&#124; g)</code> | the same, uncorrelated: <code>(1 &#124; g) + (0 + x &#124; g)</code> | 2 sds |
+# | <code>(1 &#124; a/b)</code> | `b` nested in `a`: <code>(1 &#124; a) + (1 &#124; a:b)</code> | 2 sds |
+# | <code>(1 &#124; a) + (1 &#124; b)</code> | crossed factors | 2 sds |
 #
 # This lesson works through each with lme4's classic data sets, shows what a **singular fit**
 # is and what the Bayesian fit says about one, and compares structures with likelihood-ratio
@@ -19,6 +19,7 @@
 
 # %%
 import os
+import warnings
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -29,7 +30,9 @@ FAST = os.environ.get("HIERLM_NOTEBOOK_FAST") == "1"  # CI runs every notebook i
 DRAWS, TUNE = (200, 200) if FAST else (1000, 1000)
 SEED = 2024
 
-plt.rcParams["figure.dpi"] = 80
+plt.rcParams["figure.dpi"] = 120  # sharp figures on the documentation site (110-150 dpi)
+# a warning prints as "SamplingWarning: message", without the temporary path of the notebook cell
+warnings.formatwarning = lambda message, category, *args, **kwargs: f"{category.__name__}: {message}\n"
 pd.set_option("display.precision", 3)
 pd.set_option("display.width", 130)
 

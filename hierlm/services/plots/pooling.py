@@ -158,9 +158,10 @@ def plot_pooling(fit, group: str | None = None, x: str | None = None, levels=Non
     >>> import hierlm as hl
     >>> sleep = hl.load_dataset("sleepstudy")
     >>> fit = hl.lmer("Reaction ~ Days + (Days | Subject)", sleep)
-    >>> fig = hl.plot_pooling(fit, levels=["308", "309"])
-    >>> [ax.get_title() for ax in fig.axes]
-    ['Subject 308 (n=10)', 'Subject 309 (n=10)']
+    >>> hl.plot_pooling(fit, levels=["308", "309", "310"])   # three subjects, one panel each
+    <Figure size 780x230 with 3 Axes>
+    >>> hl.plot_pooling(fit)                                  # all 18, six to a row
+    <Figure size 1560x690 with 18 Axes>
     """
     est = pooling_estimates(fit, group)
     d = fit.design

@@ -55,9 +55,8 @@ def plot_ppc(fit, kind: str = "density", num_samples: int = 50, stat: str = "std
     ...     warnings.simplefilter("ignore")  # short chains warn about R-hat
     ...     b = hl.blmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"),
     ...                  draws=200, tune=200, chains=2, seed=1, progressbar=False)
-    >>> fig = hl.plot_ppc(b, kind="density", num_samples=30)
-    >>> len(fig.axes[0].lines)  # 30 replicates + the observed data
-    31
+    >>> hl.plot_ppc(b, kind="density", num_samples=30)   # 30 replicated data sets over the observed one
+    <Figure size 700x380 with 1 Axes>
     """
     import arviz_plots as azp
 
@@ -131,9 +130,10 @@ def plot_trace(fit, var_names=None, bins: int | None = None):
     >>> pen = hl.load_dataset("Penicillin")
     >>> fit = hl.blmer("diameter ~ 1 + (1 | plate) + (1 | sample)", pen, draws=200, tune=200,
     ...                chains=2, seed=1, progressbar=False)
-    >>> fig = hl.plot_trace(fit, var_names=["sd (Intercept) | plate", "sigma (Residual)"])
-    >>> [ax.get_title() for ax in fig.axes[::3]]
-    ['sd (Intercept) | plate', 'sigma (Residual)']
+    >>> hl.plot_trace(fit)        # every main parameter: density, trace and rank plot in a row each
+    <Figure size 1100x740 with 12 Axes>
+    >>> hl.plot_trace(fit, var_names=["sd (Intercept) | plate", "sigma (Residual)"])   # two of them
+    <Figure size 1100x400 with 6 Axes>
     """
     check_fit(fit, "plot_trace", bayes=True)
     draws = main_draws(fit)

@@ -112,11 +112,13 @@ def plot_shrinkage(fit, group: str | None = None, terms=None, annotate: bool | N
 
     Examples
     --------
+    Each subject's own least-squares intercept and slope, and the arrow to where the mixed model puts
+    them (intercept on the x axis, slope on the y axis):
+
     >>> import hierlm as hl
-    >>> data = hl.load_dataset("sleepstudy")
-    >>> ax = hl.plot_shrinkage(hl.lmer("Reaction ~ Days + (Days | Subject)", data)).axes[0]
-    >>> ax.get_xlabel(), ax.get_ylabel()
-    ('(Intercept)', 'Days')
+    >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+    >>> hl.plot_shrinkage(m)
+    <Figure size 680x560 with 1 Axes>
     """
     est = pooling_estimates(fit, group)
     terms = check_terms(terms, est.terms, f"the random effects of '{est.group}'") if terms else est.terms[:2]

@@ -91,11 +91,16 @@ def plot_varcorr(fit, reference=None, level: float = 0.95, method: str | None = 
 
     Examples
     --------
-    >>> from hierlm import lmer, load_dataset, plot_varcorr
-    >>> m = lmer("Reaction ~ Days + (Days | Subject)", load_dataset("sleepstudy"))
-    >>> fig = plot_varcorr(m)
-    >>> [ax.get_yticklabels()[0].get_text() for ax in fig.axes]
-    ['sd (Intercept) | Subject', 'sd Days | Subject', 'cor (Intercept), Days | Subject', 'sigma (Residual)']
+    The two SDs, their correlation and σ of ``sleepstudy``, each with its profile interval (one panel
+    per parameter):
+
+    >>> import hierlm as hl
+    >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
+    >>> hl.plot_varcorr(m)
+    <Figure size 640x318 with 4 Axes>
+
+    For a Bayesian fit ``b`` of the same model, ``hl.plot_varcorr(b, reference=m)`` draws the posterior
+    densities with the REML estimates marked.
     """
     check_fit(fit, "plot_varcorr")
     if reference is not None:
