@@ -204,10 +204,12 @@ def ref_grid(fit, at: dict | None = None, cov_reduce=None, ddf: str | None = Non
     --------
     >>> import hierlm as hl
     >>> m = hl.lmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"))
-    >>> ref_grid(m, at={"Days": [0, 9]}).round(3)  # doctest: +SKIP
+    >>> ref_grid(m, at={"Days": [0, 9]}).round(3)
      Days  prediction     SE  df
         0     251.405  6.825  17
-        9     345.611 15.106  17
+        9     345.611 14.629  17
+    <BLANKLINE>
+    Degrees-of-freedom method: kenward-roger
     """
     type = check_type(type)
     basis = model_basis(fit, ddf)
