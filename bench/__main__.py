@@ -14,6 +14,10 @@ Benchmarks (``--only NAME``, repeatable):
 * ``bootstrap``: parametric-bootstrap LRT, 1000 refit pairs on 2 processes.
 * ``sbc``: simulation-based calibration of ``hl.blmer`` (200 replications per model, 2 processes).
 * ``recovery``: parameter recovery of ``hl.blmer`` on simulated data (coverage of 95% intervals).
+* ``freq_speed``: ``hl.lmer`` / ``hl.glmer`` on 31 real-data models beside lme4 at its defaults (median of 3
+  warm fits each, ratios, evaluation counts, logLik differences).
+* ``power``: ``hl.power_sim`` power curve and the Sitka bootstrap on a 2-process pool against R loops
+  (lme4 + lmerTest, pbkrtest's ``PBmodcomp``), and a Dask ``LocalCluster`` against one process.
 
 Options: ``--quick`` (small subset, CI smoke), ``--no-r`` (skip R even if installed).
 Results: ``bench/results/<name>.json`` and a readable ``bench/results/latest.md`` (benchmarks not
@@ -29,7 +33,7 @@ import time
 from . import common
 from .common import RESULTS, load_average, machine, now, write_result
 
-NAMES = ("reml", "memory", "glmm", "bayes", "bootstrap", "sbc", "recovery")
+NAMES = ("reml", "memory", "glmm", "freq_speed", "bayes", "bootstrap", "sbc", "recovery", "power")
 
 
 def _bayes(args, log):
@@ -44,16 +48,18 @@ def _bayes(args, log):
 
 
 def _runners():
-    from . import bayes, bootstrap, glmm, memory, recovery, reml, sbc
+    from . import bayes, bootstrap, freq_speed, glmm, memory, power, recovery, reml, sbc
 
     return {
         "reml": (lambda a, log: reml.run(quick=a.quick, log=log), reml.rows),
         "memory": (lambda a, log: memory.run(quick=a.quick, log=log), memory.rows),
         "glmm": (lambda a, log: glmm.run(quick=a.quick, log=log), glmm.rows),
         "bayes": (_bayes, bayes.rows),
+        "freq_speed": (lambda a, log: freq_speed.run(quick=a.quick, log=log), freq_speed.rows),
         "bootstrap": (lambda a, log: bootstrap.run(quick=a.quick, log=log), bootstrap.rows),
         "sbc": (lambda a, log: sbc.run(quick=a.quick, log=log), sbc.rows),
         "recovery": (lambda a, log: recovery.run(quick=a.quick, log=log), recovery.rows),
+        "power": (lambda a, log: power.run(quick=a.quick, log=log), power.rows),
     }
 
 

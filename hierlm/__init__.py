@@ -55,10 +55,11 @@ _LAZY = {
     "load": "hierlm.io.load",
     "tidy": "hierlm.services.reports",
     "glance": "hierlm.services.reports",
+    "power_sim": "hierlm.services.power",
     **{name: "hierlm.services.emmeans" for name in ("emmeans", "contrast", "emtrends", "ref_grid", "regrid")},
     **{name: "hierlm.services.plots" for name in ("plot_fixef", "plot_ranef", "plot_varcorr", "plot_shrinkage",
                                                   "plot_pooling", "plot_residuals", "plot_ppc", "plot_trace",
-                                                  "plot_influence", "plot_predictions")},
+                                                  "plot_influence", "plot_predictions", "plot_power")},
 }
 
 
@@ -103,6 +104,7 @@ __all__ = [
     "emtrends",
     "ref_grid",
     "regrid",
+    "power_sim",
     "load",
     "LmerFit",
     "GlmerFit",
@@ -128,4 +130,5 @@ __all__ = [
     "plot_trace",
     "plot_influence",
     "plot_predictions",
+    "plot_power",
 ]

@@ -25,7 +25,8 @@ from ..formula import deparse
 from .frequentist import SINGULAR_MESSAGE, FrequentistFit
 from .lmer import lmer
 from .ordinal import clmm
-from .protocol import FitKind
+from .protocol import FitKind, services
+from .simulate import simulate
 from .update import updated_call
 
 __all__ = ["GlmerFit", "fit_glmm", "glmer"]
@@ -275,6 +276,68 @@ class GlmerFit(FrequentistFit):
         formula, data, weights = updated_call(self, formula, data, settings, glmer)
         family = get_family(self.family.name, self.family.link.name)  # a negative binomial's θ is estimated again
         return glmer(formula, data, **{"family": family, "nAGQ": self.nAGQ, "weights": weights, **settings})
+
+    def simulate(self, nsim: int = 1, seed=None, use_re: bool = True) -> np.ndarray:
+        """Responses simulated from the fit (lme4's ``simulate.merMod``).
+
+        Parameters
+        ----------
+        nsim : int, default 1
+        seed : None, int or numpy Generator
+            Same seed, same responses; column ``i`` depends only on ``seed`` and ``i``.
+        use_re : bool, default True
+            New random effects from N(0, Σ); ``False``: the conditional modes (lme4's ``use.u = TRUE``).
+
+        Returns
+        -------
+        ndarray
+            (n, nsim): binomial successes out of ``fit.response.trials`` (0/1 for Bernoulli), or counts.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> g = hl.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", hl.load_dataset("cbpp"),
+        ...              family="binomial")
+        >>> g.simulate(nsim=2, seed=1)[:3]
+        array([[1., 6.],
+               [1., 3.],
+               [0., 3.]])
+        """
+        return simulate(self, nsim=nsim, seed=seed, use_re=use_re)
+
+    def confint(self, parm=None, level: float = 0.95, method: str = "profile", oldNames: bool = True) -> pd.DataFrame:
+        """Confidence intervals for the random-effect sds/correlations and the fixed effects (lme4's ``confint``).
+
+        Parameters
+        ----------
+        parm : list of str, "theta_" or "beta_", optional
+            Parameters to report (default all).
+        level : float, default 0.95
+        method : {"profile", "wald"}
+            The profile of the Laplace (or quadrature) deviance, lme4's default; or Wald (fixed effects only).
+        oldNames : bool, default True
+            ``False``: lme4's long names (``sd_(Intercept)|herd``), as ``hl.side_by_side``.
+
+        Returns
+        -------
+        DataFrame
+            Rows ``.sig01, …`` then the fixed effects; columns ``2.5 %`` and ``97.5 %`` (for ``level=0.95``).
+            See :func:`hierlm.services.inference.confint`.
+
+        Examples
+        --------
+        >>> import hierlm as hl
+        >>> g = hl.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", hl.load_dataset("cbpp"),
+        ...              family="binomial")
+        >>> g.confint().round(3)
+                     2.5 %  97.5 %
+        .sig01       0.346   1.100
+        (Intercept) -1.901  -0.948
+        period2     -1.617  -0.408
+        period3     -1.801  -0.512
+        period4     -2.501  -0.801
+        """
+        return services["confint"](self, parm=parm, level=level, method=method, oldNames=oldNames)
 
     def refit_ml(self) -> GlmerFit:
         """The fit itself: a GLMM fit already is a maximum-likelihood fit (for :func:`hierlm.anova`).

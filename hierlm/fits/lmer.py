@@ -395,7 +395,7 @@ class LmerFit(FrequentistFit):
         return simulate(self, nsim=nsim, seed=seed, use_re=use_re)
 
     def confint(self, parm=None, level: float = 0.95, method: str = "profile", nsim: int = 500, seed=None,
-                n_jobs=None) -> pd.DataFrame:
+                n_jobs=None, executor=None, progressbar: bool = True, oldNames: bool = True) -> pd.DataFrame:
         """Confidence intervals for the variance parameters and fixed effects (lme4's ``confint``).
 
         Parameters
@@ -411,6 +411,12 @@ class LmerFit(FrequentistFit):
             Bootstrap seed.
         n_jobs : int, optional
             Worker processes for the bootstrap (``None``/1: serial, -1: all cores).
+        executor : concurrent.futures.Executor or distributed.Client, optional
+            Run the bootstrap refits there (the intervals are the same for every executor).
+        progressbar : bool, default True
+            A progress bar on bootstrap runs longer than a second.
+        oldNames : bool, default True
+            ``False``: lme4's long names (``sd_(Intercept)|Subject``, ``sigma``), as ``hl.side_by_side``.
 
         Returns
         -------
@@ -435,7 +441,8 @@ class LmerFit(FrequentistFit):
         (Intercept)  238.03  264.78
         Days           7.44   13.50
         """
-        return services["confint"](self, parm=parm, level=level, method=method, nsim=nsim, seed=seed, n_jobs=n_jobs)
+        return services["confint"](self, parm=parm, level=level, method=method, nsim=nsim, seed=seed, n_jobs=n_jobs,
+                                   executor=executor, progressbar=progressbar, oldNames=oldNames)
 
     def summary(self, ddf: str = "Satterthwaite", data_name: str = "data", correlation: bool | None = None):
         """The summary as lmerTest (default) or lme4 print it, with R's own number formatting.

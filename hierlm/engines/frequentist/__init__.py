@@ -10,7 +10,13 @@ object; :mod:`hierlm.fits` wraps solutions into ``LmerFit`` / ``GlmerFit``.
 * :mod:`.gradient` — analytic gradient and average-information Hessian (large models);
 * :mod:`.glmm` — PIRLS, Laplace and adaptive Gauss–Hermite deviances, the two-stage optimisation;
 * :mod:`.theta` — the optimiser's internal θ coordinates (centred, scaled columns);
-* :mod:`.optimize` — BOBYQA (nlopt), the 1-D optimiser, Newton steps, BLAS thread limits.
+* :mod:`.optimize` — BOBYQA (nlopt), the 1-D optimiser, Newton steps, BLAS thread limits;
+* :mod:`.pirls` — the penalised IRLS system, structure worked out once per fit, numbers refreshed per step;
+* :mod:`.ordinal` — cumulative-link (ordinal) mixed models by the Laplace approximation (``ordinal::clmm``);
+* :mod:`.glm` — least squares and IRLS for models without random effects; :mod:`.ddf` — Satterthwaite and
+  Kenward–Roger denominator degrees of freedom; :mod:`.hat` — hat values;
+* :mod:`.fastlmm`, :mod:`.fastglmm` — compiled refit kernels for many-fit work (power, bootstrap): the same
+  deviances for a fixed design and new responses.
 """
 
 from .glmm import GlmmProblem, GlmmSolution

@@ -165,7 +165,7 @@ def _first_block_trace(cp: CrossProducts, f: Factor, t: np.ndarray) -> np.ndarra
 
 def _first_block_q(cp: CrossProducts, t: np.ndarray) -> np.ndarray:
     """Qₗ = Kₗᵀ T Kₗ per level of the first block, through the adjoint of the pair matrix."""
-    R = (cp.pairs.P.T @ t).reshape(cp.first.nlevels, cp.first.p, cp.first.p)
+    R = (cp.pairs.PT @ t).reshape(cp.first.nlevels, cp.first.p, cp.first.p)
     return R + np.swapaxes(R, 1, 2)
 
 

@@ -43,6 +43,14 @@ class SchurPairs:
     cols: np.ndarray
     gather: tuple | None = None  # (seg_of, col_of, first, second, order, (nseg, p1)): refreshes P for new AR1 values
 
+    @property
+    def PT(self) -> sp.csr_matrix:
+        """Pᵀ (the adjoint), built once; it shares P's arrays, so :meth:`refresh` shows through."""
+        t = self.__dict__.get("_PT")
+        if t is None:
+            t = self.__dict__["_PT"] = self.P.T
+        return t
+
     def refresh(self, ar1_data: np.ndarray) -> None:
         """Recompute P's values in place for new values of AR1 with the same structure (its CSR data order).
 

@@ -4,19 +4,19 @@ and the refits behind ``confint(method="boot")`` (lme4's ``bootMer``).
 Every replicate simulates a response from a fitted model and refits models with the same design.
 Refits reuse each model's :class:`~hierlm.engines.frequentist.lmm.LmmProblem` (design, θ layout and column
 scalings are built once; :meth:`~hierlm.engines.frequentist.lmm.LmmProblem.set_response` only rebuilds the cross
-products for the new response) and warm-start θ at the original optimum.  Replicate ``i`` draws
+products for the new response) and warm-start θ at the original optimum.  The likelihood-ratio
+refits use the compiled :class:`~hierlm.engines.frequentist.fastlmm.FastLmm` (only the response's row
+of the cross products changes; BOBYQA without the gradient polish, so a refitted deviance is within
+the optimiser's tolerance, ~1e-7, of :meth:`LmmProblem.optimize`'s).  Replicate ``i`` draws
 from its own child seed (:func:`hierlm.fits.simulate.seed_children`), so the statistics depend only
-on ``seed`` — not on ``n_jobs`` or on how replicates are split between worker processes.
+on ``seed`` — not on ``n_jobs``, the executor or how replicates are split between workers
+(:mod:`hierlm.services.executors`).
 """
 
 from __future__ import annotations
 
 import copy
-import multiprocessing as mp
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,9 +25,11 @@ import scipy.linalg as sla
 from scipy import stats
 
 from ...design.covariance import sdcor_of_theta
+from ...engines.frequentist.fastlmm import FastLmm, fast_enough
 from ...errors import HierlmError
 from ...fits.protocol import check_same_data, is_fit
 from ...fits.simulate import Simulator, seed_children
+from ..executors import check_executor, run_batches
 from .params import fit_params
 
 __all__ = ["bootstrap_lrt", "BootstrapLRT", "bootstrap_params", "percentile_interval", "refit_replicates"]
@@ -45,7 +47,8 @@ class _RefitJob:
 
     def __init__(self, simulator: Simulator | None, problems: list, starts: list, kind: str):
         self.simulator = simulator
-        self.problems = [copy.copy(p) for p in problems]
+        # deviances: the compiled refit kernel where it applies; parameters: the engine's polished optimum
+        self.problems = [FastLmm(p) if kind == "deviance" and fast_enough(p) else copy.copy(p) for p in problems]
         self.starts = [np.asarray(s, float) for s in starts]
         self.kind = kind
         self.width = len(problems) if kind == "deviance" else None
@@ -86,60 +89,15 @@ class _RefitJob:
         return np.array([np.full(width, np.nan) if r is None else r for r in rows]).reshape(len(rows), width)
 
 
-_JOB: _RefitJob | None = None
+def refit_replicates(job: _RefitJob, items: list, n_jobs: int | None = None, executor=None,
+                     progressbar: bool = False) -> np.ndarray:
+    """Run ``job`` over ``items`` (seeds or response vectors) on an executor, rows in order.
 
-
-def _init_worker(job: _RefitJob) -> None:
-    global _JOB
-    _JOB = job
-    try:  # one BLAS thread per worker process
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:  # pragma: no cover
-        pass
-
-
-def _work(items: list) -> np.ndarray:
-    return _JOB(items)
-
-
-@contextmanager
-def _single_thread_env():
-    keys = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]
-    old = {k: os.environ.get(k) for k in keys}
-    for k in keys:
-        os.environ.setdefault(k, "1")
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _n_workers(n_jobs: int | None) -> int:
-    if n_jobs is None or n_jobs == 1:
-        return 1
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
-        raise HierlmError(f"n_jobs must be None, a positive integer or -1 (all cores), not {n_jobs!r}")
-    return (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
-
-
-def refit_replicates(job: _RefitJob, items: list, n_jobs: int | None = None) -> np.ndarray:
-    """Run ``job`` over ``items`` (seeds or response vectors), in ``n_jobs`` processes, rows in order."""
-    workers = min(_n_workers(n_jobs), len(items))
-    if workers <= 1:
-        return job(items)
-    nchunks = min(len(items), 4 * workers)
-    bounds = np.linspace(0, len(items), nchunks + 1).astype(int)
-    chunks = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-    with _single_thread_env(), ProcessPoolExecutor(
-        workers, mp_context=mp.get_context("spawn"), initializer=_init_worker, initargs=(job,)
-    ) as pool:
-        return np.vstack(list(pool.map(_work, chunks)))
+    See :func:`hierlm.services.executors.run_batches`: serial, ``n_jobs`` local processes, any
+    ``concurrent.futures.Executor`` or a Dask client; the rows do not depend on which.
+    """
+    return np.vstack(run_batches(job, items, executor=executor, n_jobs=n_jobs, progressbar=progressbar,
+                                 desc="bootstrap refits"))
 
 
 def _theta_internal(fit) -> np.ndarray:
@@ -266,7 +224,7 @@ def _p_values(t: float, ref: np.ndarray) -> tuple[float, float]:
 
 
 def bootstrap_lrt(fit0, fit1, nsim: int = 1000, seed=None, n_jobs: int | None = None,
-                  responses=None) -> BootstrapLRT:
+                  responses=None, executor=None, progressbar: bool = True) -> BootstrapLRT:
     """Parametric-bootstrap likelihood-ratio test of nested linear mixed models (pbkrtest's ``PBmodcomp``).
 
     Responses are simulated from the null model's ML fit (new random effects and residuals),
@@ -280,13 +238,18 @@ def bootstrap_lrt(fit0, fit1, nsim: int = 1000, seed=None, n_jobs: int | None = 
         refitted by ML first, as ``anova`` and pbkrtest do.
     nsim : int, default 1000
     seed : int or numpy Generator, optional
-        Same seed, same statistics (whatever ``n_jobs``).  Replicate ``i`` uses the response
-        ``fit0.refit_ml().simulate(nsim, seed)[:, i]``.
+        Same seed, same statistics (whatever ``n_jobs`` or ``executor``).  Replicate ``i`` uses the
+        response ``fit0.refit_ml().simulate(nsim, seed)[:, i]``.
     n_jobs : int, optional
-        Worker processes (``None``/1: serial, -1: all cores).
+        Local worker processes (``None``/1: serial, -1: all cores).
     responses : array (n, nsim), optional
         Use these simulated responses instead of drawing them (e.g. to compare with another
         implementation on the same data); ``nsim`` and ``seed`` are then ignored.
+    executor : concurrent.futures.Executor or distributed.Client, optional
+        Run the refits there, in batches (see :mod:`hierlm.services.executors`); e.g.
+        ``ProcessPoolExecutor(4)`` or a Dask ``Client``.
+    progressbar : bool, default True
+        A progress bar on runs longer than a second (terminals and notebooks).
 
     Returns
     -------
@@ -315,6 +278,7 @@ def bootstrap_lrt(fit0, fit1, nsim: int = 1000, seed=None, n_jobs: int | None = 
             f"bootstrap_lrt(fit0, fit1): fit0 must be the null model with fewer parameters than fit1; "
             f"got {fit0.npar()} and {fit1.npar()} parameters ({fit0.formula!r} vs {fit1.formula!r})"
         )
+    check_executor(executor, n_jobs)
     t0 = time.perf_counter()
     ml0, ml1 = fit0.refit_ml(), fit1.refit_ml()
     tobs = float(ml0.objective - ml1.objective)
@@ -322,7 +286,7 @@ def bootstrap_lrt(fit0, fit1, nsim: int = 1000, seed=None, n_jobs: int | None = 
     job = _RefitJob(Simulator(ml0), [ml0._problem(), ml1._problem()],
                     [_theta_internal(ml0), _theta_internal(ml1)], kind="deviance")
     items = _items(seed, nsim, responses)
-    dev = refit_replicates(job, items, n_jobs)
+    dev = refit_replicates(job, items, n_jobs, executor, progressbar)
     ref = dev[:, 0] - dev[:, 1]
     p, p_pb = _p_values(tobs, ref)
     return BootstrapLRT(statistic=tobs, df=df, p_value=p, p_value_pbkrtest=p_pb,
@@ -331,9 +295,11 @@ def bootstrap_lrt(fit0, fit1, nsim: int = 1000, seed=None, n_jobs: int | None = 
 
 
 # -- bootstrap of the parameters (confint(method="boot")) ---------------------------------------
-def bootstrap_params(fit, nsim: int = 500, seed=None, n_jobs: int | None = None, responses=None) -> np.ndarray:
+def bootstrap_params(fit, nsim: int = 500, seed=None, n_jobs: int | None = None, responses=None, executor=None,
+                     progressbar: bool = True) -> np.ndarray:
     """(.sig…, .sigma, β) of ``nsim`` refits of ``fit`` to responses simulated from it (lme4's
     ``bootMer``; refits keep the fit's REML/ML setting).  Failed refits are rows of NaN.
+    ``n_jobs`` / ``executor``: where the refits run (:func:`hierlm.services.executors.run_batches`).
 
     Examples
     --------
@@ -342,8 +308,9 @@ def bootstrap_params(fit, nsim: int = 500, seed=None, n_jobs: int | None = None,
     >>> bootstrap_params(m, nsim=20, seed=1).shape
     (20, 3)
     """
+    check_executor(executor, n_jobs)
     job = _RefitJob(Simulator(fit), [fit._problem()], [_theta_internal(fit)], kind="params")
-    out = refit_replicates(job, _items(seed, nsim, responses), n_jobs)
+    out = refit_replicates(job, _items(seed, nsim, responses), n_jobs, executor, progressbar)
     if out.shape[1] != len(fit_params(fit)) or np.all(np.isnan(out)):
         raise HierlmError("all bootstrap refits failed")
     return out

@@ -15,6 +15,7 @@ from ...fits.protocol import is_fit
 from .bootstrap import bootstrap_params, percentile_interval
 from .params import param_labels, param_names
 from .profile import profile_limits
+from .profile_glmm import glmm_profile_limits
 
 __all__ = ["confint"]
 
@@ -48,12 +49,14 @@ def _select(names: list[str], nvar: int, parm) -> list[int]:
 
 
 def confint(fit, parm=None, level: float = 0.95, method: str = "profile", nsim: int = 500, seed=None,
-            n_jobs: int | None = None) -> pd.DataFrame:
-    """Confidence intervals for the parameters of a linear mixed model, as lme4's ``confint.merMod``.
+            n_jobs: int | None = None, executor=None, progressbar: bool = True, oldNames: bool = True) -> pd.DataFrame:
+    """Confidence intervals for the parameters of a mixed model, as lme4's ``confint.merMod``.
 
     Parameters
     ----------
-    fit : LmerFit
+    fit : LmerFit or GlmerFit
+        For a GLMM the profile is that of its Laplace (or quadrature) deviance
+        (:mod:`.profile_glmm`), and there is no ``.sigma`` row unless the family has a dispersion.
     parm : list of str, "theta_" or "beta_", optional
         Parameters to report (default all).
     level : float, default 0.95
@@ -70,9 +73,16 @@ def confint(fit, parm=None, level: float = 0.95, method: str = "profile", nsim: 
     nsim : int, default 500
         Bootstrap replicates (``method="boot"``).
     seed : int or Generator, optional
-        Bootstrap seed; the intervals do not depend on ``n_jobs``.
+        Bootstrap seed; the intervals do not depend on ``n_jobs`` or ``executor``.
     n_jobs : int, optional
-        Worker processes for the bootstrap (``None``/1: serial, -1: all cores).
+        Local worker processes for the bootstrap (``None``/1: serial, -1: all cores).
+    executor : concurrent.futures.Executor or distributed.Client, optional
+        Run the bootstrap refits there, in batches (:mod:`hierlm.services.executors`).
+    progressbar : bool, default True
+        A progress bar on bootstrap runs longer than a second.
+    oldNames : bool, default True
+        ``False`` labels the variance parameters with lme4's long names (``sd_(Intercept)|Subject``,
+        ``cor_Days.(Intercept)|Subject``, ``sigma``), as :func:`hierlm.side_by_side` labels them.
 
     Returns
     -------
@@ -92,12 +102,20 @@ def confint(fit, parm=None, level: float = 0.95, method: str = "profile", nsim: 
     [7.36, 13.58]
     >>> m.confint(method="wald").loc[".sigma"].isna().all()
     np.True_
+    >>> m.confint(method="wald", oldNames=False).index.tolist()[:2]
+    ['sd_(Intercept)|Subject', 'cor_Days.(Intercept)|Subject']
     """
-    if not is_fit(fit, "frequentist", "lmm"):
-        raise HierlmError("confint() is available for linear mixed models (hl.lmer fits)")
+    glmm = is_fit(fit, "frequentist", "glmm")
+    if not (is_fit(fit, "frequentist", "lmm") or glmm):
+        raise HierlmError("confint() is available for mixed models fitted by hl.lmer or hl.glmer; an hl.lm / hl.glm "
+                          "fit has its own fit.confint(), and a Bayesian fit reports intervals in fit.fixef()")
+    if not isinstance(oldNames, (bool, np.bool_)):
+        raise HierlmError(f"oldNames must be True or False, not {oldNames!r}")
     if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)) or not 0 < level < 1:
         raise HierlmError(f"level must be a number between 0 and 1, e.g. 0.95; got {level!r}")
     vn = param_names(fit.design)
+    if glmm and not fit.family.has_dispersion:
+        vn = vn[:-1]  # no residual scale (lme4 reports no .sigma for binomial, Poisson, negative binomial)
     names = vn + list(fit.design.xnames)
     which = _select(names, len(vn), parm)
     method = str(method).lower()
@@ -108,14 +126,20 @@ def confint(fit, parm=None, level: float = 0.95, method: str = "profile", nsim: 
         ci[len(vn):] = fit.beta[:, None] + se[:, None] * stats.norm.ppf([a, 1 - a])[None, :]
     elif method == "profile":
         ci = np.full((len(names), 2), np.nan)
-        ci[which] = profile_limits(fit, which, stats.norm.ppf(1 - a))
+        profile = glmm_profile_limits if glmm else profile_limits
+        ci[which] = profile(fit, which, stats.norm.ppf(1 - a))
     elif method in {"boot", "bootstrap"}:
-        draws = bootstrap_params(fit, nsim=nsim, seed=seed, n_jobs=n_jobs)
+        if glmm:
+            raise HierlmError("confint(method='boot') is available for hl.lmer fits; for a glmer fit use "
+                              "method='profile' (lme4's default) or 'wald'")
+        draws = bootstrap_params(fit, nsim=nsim, seed=seed, n_jobs=n_jobs, executor=executor, progressbar=progressbar)
         ci = np.array([percentile_interval(draws[:, j], [a, 1 - a]) for j in range(len(names))])
     else:
         raise HierlmError(f"confint(method={method!r}): use 'profile', 'wald' or 'boot'")
     frame = pd.DataFrame(ci[which], index=[names[i] for i in which], columns=_perc_labels(level))
-    labels = param_labels(fit.design)
-    frame.attrs["labels"] = {k: v for k, v in labels.items() if k in frame.index}
+    labels = {k: v for k, v in param_labels(fit.design).items() if k in frame.index}
+    if not oldNames:
+        frame.index = [labels.get(k, k) for k in frame.index]
+    frame.attrs["labels"] = labels
     frame.attrs["method"] = method
     return frame

@@ -24,7 +24,7 @@ from ...engines.frequentist.optimize import bobyqa
 from ...errors import HierlmError
 from .params import fit_params
 
-__all__ = ["Profiler", "profile_limits"]
+__all__ = ["Profiler", "profile_limits", "lambdas_of_sdcor", "zeta_root"]
 
 _LOG2PI = np.log(2 * np.pi)
 _BIG = 1e300
@@ -41,6 +41,28 @@ def _factor_of_corr(C: np.ndarray) -> np.ndarray | None:
     if w.min() < -1e-10:
         return None
     return V * np.sqrt(np.maximum(w, 0.0))[None, :]
+
+
+def lambdas_of_sdcor(vals: np.ndarray, sigma: float, sizes: list[int], transforms: list[np.ndarray]
+                     ) -> list[np.ndarray] | None:
+    """Internal relative factors λ (lower Cholesky, in the engine's column transforms) of the blocks whose
+    sds and correlations are ``vals`` (lme4's ``.sig`` order) with residual scale ``sigma``; None where a
+    block's correlations are not positive semi-definite."""
+    lams, start = [], 0
+    for p, T in zip(sizes, transforms):
+        r, c = tril_colmajor(p)
+        block = vals[start : start + len(r)]
+        start += len(r)
+        sd = block[r == c]
+        C = np.eye(p)
+        off = r != c
+        C[r[off], c[off]] = block[off]
+        C[c[off], r[off]] = block[off]
+        M = _factor_of_corr(C)
+        if M is None:
+            return None
+        lams.append(lower_cholesky_of_product(np.linalg.solve(T, (sd / sigma)[:, None] * M)))
+    return lams
 
 
 class Profiler:
@@ -82,22 +104,7 @@ class Profiler:
     # -- deviance as a function of the variance parameters ------------------------------------
     def lambdas_of(self, psi: np.ndarray) -> list[np.ndarray] | None:
         """Internal relative factors λ for sds/correlations ψ and σ = ψ[-1]."""
-        sigma = psi[-1]
-        lams, start = [], 0
-        for p, T in zip(self.sizes, self.transforms):
-            r, c = tril_colmajor(p)
-            vals = psi[start : start + len(r)]
-            start += len(r)
-            sd = vals[r == c]
-            C = np.eye(p)
-            off = r != c
-            C[r[off], c[off]] = vals[off]
-            C[c[off], r[off]] = vals[off]
-            M = _factor_of_corr(C)
-            if M is None:
-                return None
-            lams.append(lower_cholesky_of_product(np.linalg.solve(T, (sd / sigma)[:, None] * M)))
-        return lams
+        return lambdas_of_sdcor(psi[:-1], psi[-1], self.sizes, self.transforms)
 
     def dev_psi(self, psi: np.ndarray) -> float:
         """ML deviance at (sds/correlations, σ), β profiled out (lme4's ``devfun2``)."""
@@ -171,31 +178,32 @@ class Profiler:
             memo[x] = float(np.sign(x - est) * np.sqrt(max(0.0, dev - self.base))) if np.isfinite(dev) else np.nan
             return memo[x]
 
-        return self._root(zeta, est, -1, lo, h, z), self._root(zeta, est, +1, hi, h, z)
+        return zeta_root(zeta, est, -1, lo, h, z), zeta_root(zeta, est, +1, hi, h, z)
 
-    @staticmethod
-    def _root(zeta, est: float, side: int, bound: float, h: float, z: float) -> float:
-        target = side * z
-        x0, z0 = est, 0.0
-        step = h
-        for _ in range(60):
-            x1 = est + side * step if x0 == est else x0 + side * step
-            if np.isfinite(bound) and (x1 - bound) * side >= 0:
-                x1 = bound
-            z1 = zeta(x1)
-            if not np.isfinite(z1):
-                return np.nan
-            if abs(z1) >= z and np.sign(z1) == side:
-                g = lambda x: zeta(x) - target
-                return optimize.brentq(g, x0, x1, xtol=1e-9 * max(1.0, abs(est), abs(h)), rtol=1e-10)
-            if x1 == bound:
-                return bound  # ζ never reaches the cutoff: lme4 reports the bound
-            slope = (z1 - z0) / (x1 - x0)
-            x0, z0 = x1, z1
-            # extrapolate linearly to the target (a little beyond), at most 4× the last step
-            step = min(4 * step, abs((target - z1) / slope) * 1.1) if slope > 0 else 2 * step
-            step = max(step, 1e-3 * h)
-        return np.nan
+
+def zeta_root(zeta, est: float, side: int, bound: float, h: float, z: float) -> float:
+    """Where the signed root deviance ``zeta`` crosses ``side·z``, stepping out from ``est`` by ``h`` (then Brent)."""
+    target = side * z
+    x0, z0 = est, 0.0
+    step = h
+    for _ in range(60):
+        x1 = est + side * step if x0 == est else x0 + side * step
+        if np.isfinite(bound) and (x1 - bound) * side >= 0:
+            x1 = bound
+        z1 = zeta(x1)
+        if not np.isfinite(z1):
+            return np.nan
+        if abs(z1) >= z and np.sign(z1) == side:
+            g = lambda x: zeta(x) - target
+            return optimize.brentq(g, x0, x1, xtol=1e-9 * max(1.0, abs(est), abs(h)), rtol=1e-10)
+        if x1 == bound:
+            return bound  # ζ never reaches the cutoff: lme4 reports the bound
+        slope = (z1 - z0) / (x1 - x0)
+        x0, z0 = x1, z1
+        # extrapolate linearly to the target (a little beyond), at most 4× the last step
+        step = min(4 * step, abs((target - z1) / slope) * 1.1) if slope > 0 else 2 * step
+        step = max(step, 1e-3 * h)
+    return np.nan
 
 
 def profile_limits(fit, which: list[int], z: float) -> np.ndarray:

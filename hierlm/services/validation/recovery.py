@@ -28,6 +28,7 @@ from ...errors import HierlmError
 from ...fits import blmer
 from ...fits.bayes_setup import prepare
 from ...formula import deparse
+from ..executors import check_executor, run_batches
 from .prior_sim import simulate_response
 
 __all__ = ["recovery", "full_truth", "simulate_data"]
@@ -138,8 +139,28 @@ def _estimates(fit) -> pd.DataFrame:
     return pd.concat([out, vco])
 
 
+class _FitJob:
+    """Fit simulated data sets and score them against the truth (picklable, for executors)."""
+
+    def __init__(self, formula: str, family: str, labels: list[str], true: np.ndarray, fit_kw: dict):
+        self.formula, self.family, self.labels, self.true, self.fit_kw = formula, family, labels, true, fit_kw
+
+    def __call__(self, batch: list) -> list[tuple]:
+        out = []
+        for sim, fit_seed in batch:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = blmer(self.formula, sim, family=self.family, seed=fit_seed, progressbar=False, **self.fit_kw)
+            est = _estimates(fit).loc[self.labels]
+            out.append((est["mean"].to_numpy(), ((est["lo"] <= self.true) & (self.true <= est["hi"])).to_numpy(),
+                        (est["hi"] - est["lo"]).to_numpy(), float(fit.diagnostics()["R-hat"].max()),
+                        int(fit.idata["sample_stats"]["diverging"].values.sum() > 0)))
+        return out
+
+
 def recovery(formula: str, data: pd.DataFrame, family: str = "gaussian", truth: dict | None = None, n_reps: int = 20,
-             seed: int = 0, level: float = 0.95, **fit_kw) -> pd.DataFrame:
+             seed: int = 0, level: float = 0.95, executor=None, n_jobs: int | None = None, progressbar: bool = True,
+             **fit_kw) -> pd.DataFrame:
     """Fit ``n_reps`` data sets simulated at ``truth`` and score the posterior against it.
 
     Parameters
@@ -155,6 +176,13 @@ def recovery(formula: str, data: pd.DataFrame, family: str = "gaussian", truth: 
     seed : int
     level : float
         Only 0.95 (the interval ``fixef`` and ``varcorr`` report).
+    executor : concurrent.futures.Executor or distributed.Client, optional
+        Run the fits there, in batches (:mod:`hierlm.services.executors`).  The data sets and the
+        fits' seeds are drawn here, in the same order as without an executor, so the table is the same.
+    n_jobs : int, optional
+        Local worker processes instead of an executor.
+    progressbar : bool, default True
+        A progress bar on runs longer than a second.
     **fit_kw
         Passed to :func:`hierlm.blmer` (``priors``, ``draws``, ``method``, ...).
 
@@ -187,20 +215,19 @@ def recovery(formula: str, data: pd.DataFrame, family: str = "gaussian", truth: 
     truth = full_truth(design, fam.name, truth)
     labels, true = zip(*_truth_rows(design, truth))
     true = np.array(true, float)
+    plan = check_executor(executor, n_jobs)
+    if plan.kind != "serial":
+        fit_kw.setdefault("cores", 1)
     rng = np.random.default_rng(seed)
-    means, covered, widths, rhats, divergent = [], [], [], [], 0
     t0 = time.perf_counter()
+    tasks = []  # the data sets and seeds, drawn in order from one stream
     for _ in range(n_reps):
         sim = simulate_data(design, fam.name, truth, rng, data, response)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = blmer(formula, sim, family=fam.name, seed=int(rng.integers(2**62)), progressbar=False, **fit_kw)
-        est = _estimates(fit).loc[list(labels)]
-        means.append(est["mean"].to_numpy())
-        covered.append(((est["lo"] <= true) & (true <= est["hi"])).to_numpy())
-        widths.append((est["hi"] - est["lo"]).to_numpy())
-        rhats.append(fit.diagnostics()["R-hat"].max())
-        divergent += int(fit.idata["sample_stats"]["diverging"].values.sum() > 0)
+        tasks.append((sim, int(rng.integers(2**62))))
+    rows = [r for batch in run_batches(_FitJob(formula, fam.name, list(labels), true, fit_kw), tasks, executor=executor,
+                                       n_jobs=n_jobs, progressbar=progressbar, desc="recovery fits") for r in batch]
+    means, covered, widths, rhats, divs = zip(*rows)
+    divergent = int(sum(divs))
     means = np.array(means)
     tab = pd.DataFrame({"truth": true, "covered": np.sum(covered, axis=0), "n": n_reps,
                         "coverage": np.mean(covered, axis=0), "width": np.mean(widths, axis=0),

@@ -27,10 +27,8 @@ Examples
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +41,7 @@ from ...fits import blmer
 from ...fits.bayes_draws import diagnostic_table
 from ...fits.bayes_setup import prepare
 from ...formula import deparse
+from ..executors import check_executor, run_batches
 from .prior_sim import draw_prior, simulate_response
 
 __all__ = ["sbc", "SBCResult", "rank_uniformity", "thin_draws", "holm"]
@@ -325,21 +324,20 @@ class _Job:
                     divergences=int(fit.idata["sample_stats"]["diverging"].values.sum()))
 
 
-_WORKER_JOB: list = [None]
+class _Batch:
+    """A batch of replications for :func:`hierlm.services.executors.run_batches`."""
 
+    def __init__(self, job: _Job):
+        self.job = job
 
-def _init(job):
-    _WORKER_JOB[0] = job
-
-
-def _run(seed_seq):
-    return _WORKER_JOB[0](seed_seq)
+    def __call__(self, seeds: list) -> list[dict]:
+        return [self.job(s) for s in seeds]
 
 
 def sbc(formula: str, data: pd.DataFrame, family: str = "gaussian", priors=None, n_reps: int = 200,
         draws: int = 500, tune: int = 500, chains: int = 2, thin: int = 10, n_keep: int = 99, seed: int = 0,
         n_jobs: int = 1, n_ranef: int = 2, bins: int = 10, alpha: float = 0.01, simulate_priors=None,
-        **fit_kw) -> SBCResult:
+        executor=None, progressbar: bool = True, **fit_kw) -> SBCResult:
     """Simulation-based calibration of :func:`hierlm.blmer` for one model and prior.
 
     Parameters
@@ -362,13 +360,18 @@ def sbc(formula: str, data: pd.DataFrame, family: str = "gaussian", priors=None,
     seed : int
         Seeds every replication (prior draw, data, sampler): same seed, same ranks.
     n_jobs : int
-        Worker processes (each fit then runs its chains on one core).
+        Local worker processes (each fit then runs its chains on one core).
     n_ranef : int
         Random effects ranked per block (the first ``n_ranef`` levels, every term).
     bins, alpha : int, float
         Chi-square bins (dividing L + 1) and the level of the pass / fail verdict (after Holm).
     simulate_priors : dict or list of Prior, optional
         Simulate from these priors instead (a deliberately miscalibrated check: ranks should fail).
+    executor : concurrent.futures.Executor or distributed.Client, optional
+        Run the replications there, in batches (:mod:`hierlm.services.executors`; each fit runs its
+        chains on one core).  Same seed, same ranks, whatever the executor.
+    progressbar : bool, default True
+        A progress bar on runs longer than a second.
     **fit_kw
         More ``blmer`` arguments (``method``, ``target_accept``, ...).
 
@@ -397,18 +400,15 @@ def sbc(formula: str, data: pd.DataFrame, family: str = "gaussian", priors=None,
         raise HierlmError(f"chains={chains} × draws={draws} / thin={thin} keeps fewer than n_keep={n_keep} draws")
     if (n_keep + 1) % bins:
         raise HierlmError(f"bins={bins} must divide n_keep + 1 = {n_keep + 1}")
-    cores = 1 if n_jobs > 1 else None
+    plan = check_executor(executor, None if n_jobs == 1 else n_jobs)
+    cores = 1 if plan.kind != "serial" else None
     fit_kw = dict(fit_kw, draws=draws, tune=tune, chains=chains, cores=cores)
     job = _Job(formula, data, fam, priors, simulate_priors, fit_kw, n_ranef, thin, n_keep)
     design = job.setup()[0]  # check the setup once, here, with a clear error
     seeds = np.random.SeedSequence(seed).spawn(n_reps)
     t0 = time.perf_counter()
-    if n_jobs == 1:
-        outs = [job(s) for s in seeds]
-    else:
-        with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("spawn"), initializer=_init,
-                                 initargs=(job,)) as pool:
-            outs = list(pool.map(_run, seeds, chunksize=max(1, n_reps // (8 * n_jobs))))
+    outs = [o for batch in run_batches(_Batch(job), seeds, executor=executor, n_jobs=None if n_jobs == 1 else n_jobs,
+                                       progressbar=progressbar, desc="SBC replications") for o in batch]
     labels = outs[0]["labels"]
     ranks = pd.DataFrame([o.get("ranks", [np.nan] * len(labels)) for o in outs], columns=labels, dtype=float)
     diag = pd.DataFrame([{k: o.get(k, np.nan) for k in ("seconds", "max_rhat", "min_ess", "divergences", "error")}
