@@ -26,15 +26,14 @@ def main(argv: list[str] | None = None) -> None:
     m = hl.lmer(formula, sleep)
     print(f"== lmer (REML), {time.perf_counter() - t0:.2f} s\n")
     print(m.summary())
-    if args.frequentist_only or not hasattr(hl, "blmer"):
+    if args.frequentist_only:
         return
     t0 = time.perf_counter()
     b = hl.blmer(formula, sleep, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed)
     print(f"\n== blmer (NUTS, {args.chains} chains x {args.draws} draws), {time.perf_counter() - t0:.1f} s\n")
     print(b.summary())
-    if hasattr(hl, "side_by_side"):
-        print("\n== side by side\n")
-        print(hl.side_by_side(m, b).to_string())
+    print("\n== side by side\n")
+    print(hl.side_by_side(m, b).to_string())
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ class AnovaTable(pd.DataFrame):
     >>> t = AnovaTable(pd.DataFrame({"Df": [1.0, 48.0], "Sum Sq": [450.67, 5745.1], "Mean Sq": [450.67, 119.69],
     ...                              "F value": [3.7653, float("nan")], "Pr(>F)": [0.058213, float("nan")]},
     ...                             index=["wool", "Residuals"]), heading=["Analysis of Variance Table"])
-    >>> print(t)
+    >>> print(t)  # doctest: +NORMALIZE_WHITESPACE
     Analysis of Variance Table
               Df Sum Sq Mean Sq F value  Pr(>F)
     wool       1  450.7  450.67  3.7653 0.05821 .
@@ -73,9 +73,10 @@ class AnovaTable(pd.DataFrame):
 
     def __init__(self, data=None, *args, heading=None, notes=None, **kwargs):
         super().__init__(data, *args, **kwargs)
-        if heading is not None or not hasattr(self, "heading"):
+        # pandas copies _metadata onto derived frames before __init__ runs; keep it unless given anew
+        if heading is not None or "heading" not in self.__dict__:
             object.__setattr__(self, "heading", list(heading or []))
-        if notes is not None or not hasattr(self, "notes"):
+        if notes is not None or "notes" not in self.__dict__:
             object.__setattr__(self, "notes", list(notes or []))
 
     @property
@@ -205,7 +206,7 @@ def anova(*fits, names: list[str] | None = None, refit: bool = True, data_name: 
     >>> sleep = hl.load_dataset("sleepstudy")
     >>> m0 = hl.lmer("Reaction ~ Days + (1 | Subject)", sleep)
     >>> m1 = hl.lmer("Reaction ~ Days + (Days | Subject)", sleep)
-    >>> print(hl.anova(m0, m1, data_name="sleepstudy"))
+    >>> print(hl.anova(m0, m1, data_name="sleepstudy"))  # doctest: +NORMALIZE_WHITESPACE
     refitting model(s) with ML (instead of REML)
     Data: sleepstudy
     Models:

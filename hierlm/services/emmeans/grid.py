@@ -127,7 +127,7 @@ def _coerced(formula) -> set[str]:
                 out.update(names_in(n))
             stack.extend(list(n.args) + [v for _, v in n.kwargs])
         else:
-            stack.extend(getattr(n, f) for f in ("left", "right", "operand", "expr") if hasattr(n, f))
+            stack.extend(c for f in ("left", "right", "operand", "expr") if (c := getattr(n, f, None)) is not None)
     return out
 
 
