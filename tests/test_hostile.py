@@ -731,3 +731,121 @@ def test_careless_priors(call, text):
     with pytest.raises(hl.HierlmError) as err:
         call()
     assert text in str(err.value)
+
+
+# -- 12. exact round trips for the other kinds: lm, glm and cumulative link mixed models ---------------------------
+def _awkward_k(kind: str, n: int):
+    """The first ``n`` values of the awkward column ``kind``, keeping its dtype (categorical, Arrow, bool, object)."""
+    return _awkward(kind).k.iloc[:n].reset_index(drop=True).array
+
+
+def _same_regression(a, b, data):
+    assert b.fixef().equals(a.fixef())
+    assert b.vcov().equals(a.vcov())
+    assert list(b.design.xnames) == list(a.design.xnames)
+    np.testing.assert_array_equal(b.fitted(), a.fitted())
+    np.testing.assert_array_equal(b.predict(data), a.predict(data))
+    assert (b.loglik(), b.aic(), b.nobs()) == (a.loglik(), a.aic(), a.nobs())
+    assert str(b.summary()) == str(a.summary())
+
+
+@pytest.mark.parametrize("kind", AWKWARD)
+def test_round_trip_lm(tmp_path, kind):
+    d = _awkward(kind)
+    m = _quiet(lambda: hl.lm("Reaction ~ Days + k", d))()
+    _same_regression(m, hl.load(_save(m, tmp_path / "fit")), d)
+
+
+@pytest.mark.parametrize("kind", AWKWARD)
+def test_round_trip_glm(tmp_path, kind):
+    d = CBPP.assign(k=_awkward_k(kind, len(CBPP)))
+    g = _quiet(lambda: hl.glm("cbind(incidence, size - incidence) ~ period + k", d, family="binomial"))()
+    _same_regression(g, hl.load(_save(g, tmp_path / "fit")), d)
+
+
+def test_round_trip_lm_glm_weights_offsets_and_unicode_names(tmp_path):
+    d = SLEEP.rename(columns={"Days": "Tage ü", "Reaction": "Reaktion"}).assign(w=np.linspace(0.5, 2, 180),
+                                                                               off=np.linspace(-1, 1, 180))
+    m = _quiet(lambda: hl.lm("Reaktion ~ `Tage ü` + offset(off)", d, weights="w"))()
+    back = hl.load(_save(m, tmp_path / "lm"))
+    _same_regression(m, back, d)
+    np.testing.assert_array_equal(back.design.weights, m.design.weights)
+    np.testing.assert_array_equal(back.design.offset, m.design.offset)
+    c = CBPP.rename(columns={"incidence": "Fälle", "period": "Zeitraum"}).assign(w=np.linspace(0.5, 2, len(CBPP)))
+    g = _quiet(lambda: hl.glm("`Fälle` ~ Zeitraum + offset(log(size))", c, family="poisson", weights="w"))()
+    back = hl.load(_save(g, tmp_path / "glm"))
+    _same_regression(g, back, c)
+    np.testing.assert_array_equal(back.design.offset, g.design.offset)
+
+
+def _wine() -> pd.DataFrame:
+    rng = np.random.default_rng(17)
+    judge = np.repeat(np.arange(9), 8)
+    temp = np.tile([0, 1], 36)
+    y = np.clip(np.round(2.5 + 1.2 * temp + rng.normal(0, 0.6, 9)[judge] + rng.normal(0, 1, 72)), 1, 5).astype(int)
+    return pd.DataFrame({"rating": pd.Categorical(y, categories=[1, 2, 3, 4, 5], ordered=True),
+                         "temp": np.where(temp == 1, "warm", "cold"), "judge": (judge + 1).astype(str)})
+
+
+WINE = _wine()
+
+
+def _clmm(formula, data, **kw):
+    return _quiet(lambda: hl.glmer(formula, data, family=hl.family("cumulative", kw.pop("link", "logit")), **kw))()
+
+
+def _same_clmm(a, b, data):
+    assert type(b) is type(a) and b.levels == a.levels and b.family.link.name == a.family.link.name
+    assert b.thresholds().equals(a.thresholds())
+    _same_fit(a, b)
+    assert b.vcov().equals(a.vcov())
+    for kw in [{}, {"re_form": "~0"}, {"type": "cum.prob"}]:
+        assert b.predict(data, **kw).equals(a.predict(data, **kw))
+    assert str(b.summary()) == str(a.summary())
+
+
+@pytest.mark.parametrize("kind", AWKWARD)
+@pytest.mark.parametrize("where", ["fixed", "group"])
+def test_round_trip_clmm(tmp_path, kind, where):
+    d = WINE.assign(k=_awkward_k(kind, len(WINE)))
+    f = "rating ~ temp + k + (1|judge)" if where == "fixed" else "rating ~ temp + (1|k) + (1|judge)"
+    m = _clmm(f, d)
+    _same_clmm(m, hl.load(_save(m, tmp_path / "fit")), d)
+
+
+RESPONSE_LEVELS = {
+    "int": [1, 2, 3, 4, 5],
+    "float": [0.5, 1.0, 2.5, 1e5, 7.25],
+    "unicode": ["sehr schlecht", "schlecht ü", "mittel", "gut", "sehr gut ★"],
+    "mixed": [1, "eins", 2.5, "zwei", 3.75],
+    "reversed text": ["e", "d", "c", "b", "a"],
+}
+
+
+@pytest.mark.parametrize("kind", list(RESPONSE_LEVELS))
+def test_round_trip_clmm_awkward_ordered_response(tmp_path, kind):
+    lv = RESPONSE_LEVELS[kind]
+    y = pd.Categorical.from_codes(WINE.rating.cat.codes, categories=pd.Index(lv, dtype=object), ordered=True)
+    d = WINE.assign(rating=y)
+    m = _clmm("rating ~ temp + (1|judge)", d, link="probit")
+    back = hl.load(_save(m, tmp_path / "fit"))
+    _same_clmm(m, back, d)
+    assert list(back.predict(d, type="class")) == list(m.predict(d, type="class"))
+
+
+def test_round_trip_clmm_arrow_groups_weights_and_unicode_names(tmp_path):
+    d = WINE.rename(columns={"rating": "Bewertung", "temp": "Temperatür", "judge": "Richter ü"}).assign(
+        w=np.tile([0.5, 1.5, 1.0], 24))
+    d["Richter ü"] = pd.array(d["Richter ü"].to_numpy(), dtype="string[pyarrow]")
+    m = _clmm("Bewertung ~ `Temperatür` + (1|`Richter ü`)", d, weights="w", link="cloglog")
+    back = hl.load(_save(m, tmp_path / "fit"))
+    _same_clmm(m, back, d)
+    np.testing.assert_array_equal(back.design.weights, m.design.weights)
+    assert list(back.ranef()) == list(m.ranef()) == ["`Richter ü`"]  # lme4: deparse() of the bar's right side
+
+
+def test_clmm_response_categories_written_alike_are_refused():
+    y = pd.Categorical.from_codes(WINE.rating.cat.codes, categories=pd.Index([1, "1", 2.5, 3, 4], dtype=object),
+                                  ordered=True)
+    with pytest.raises(hl.DataError, match=r"'rating' has different categories that are written alike \(\['1'\]"):
+        _clmm("rating ~ temp + (1|judge)", WINE.assign(rating=y))

@@ -106,6 +106,12 @@ def as_categorical(series: pd.Series | np.ndarray, levels: list[str] | None = No
         ordered = bool(s.dtype.ordered)
         cats = level_names(list(s.cat.categories))
         codes = s.cat.codes.to_numpy().astype(np.int64)
+        if len(set(cats)) < len(cats) and not ordered:  # categories that print alike (1 and "1") are one level
+            # as in R (an ordered response with such categories is refused where it is read)
+            merged = list(dict.fromkeys(cats))
+            remap = np.array([merged.index(c) for c in cats], dtype=np.int64)
+            codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+            cats = merged
         if levels is None:
             return codes, cats, ordered
         names = np.array(cats, dtype=object)
@@ -118,8 +124,8 @@ def as_categorical(series: pd.Series | np.ndarray, levels: list[str] | None = No
         # appended in that order)
         inv, distinct = pd.factorize(present, sort=False, use_na_sentinel=False)
         names = level_names(distinct)
-        if levels is None:
-            levels = _sorted_names(list(distinct), names)
+        if levels is None:  # values that print alike (1 and "1") are one level, as R's as.character makes them
+            levels = list(dict.fromkeys(_sorted_names(list(distinct), names)))
         lookup = {lv: i for i, lv in enumerate(levels)}
         extra: list[str] = []
         dcodes = np.empty(len(names), dtype=np.int64)

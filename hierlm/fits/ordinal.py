@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from ..design import Design, Family, check_model, make_design
+from ..design import Design, Family, check_model, get_family, make_design
 from ..design.covariance import covariances_of_theta, lambdas_of_theta, param_names
 from ..design.predictor import linear_predictor
 from ..engines.frequentist.ordinal import ClmmProblem, category_probabilities
@@ -29,6 +29,8 @@ from ..formula import deparse
 from . import extract
 from .frequentist import SINGULAR_MESSAGE
 from .protocol import Fit, FitKind
+from .storage import save_fit
+from .update import updated_call
 
 __all__ = ["ClmmFit", "clmm", "ordinal_response"]
 
@@ -435,13 +437,66 @@ class ClmmFit(Fit):
                           "categories (fitted() gives the probability of the observed category)")
 
     def save(self, path, overwrite: bool = False):
-        """Not available yet for cumulative link mixed models.
+        """Save the fit to the folder ``path`` (JSON + netCDF, never pickle); read it back with :func:`hierlm.load`.
 
-        Raises
-        ------
-        HierlmError
+        The link, the ordered categories, thresholds, coefficients, θ and every array the extractors
+        use are stored, so nothing is refitted and every extractor and the summary come back identical.
+
+        Parameters
+        ----------
+        path : str or Path
+            Folder to write (``~`` is expanded); atomic, and an existing hierlm save there is replaced.
+        overwrite : bool, default False
+            Allow a folder that holds other files (hierlm's own files are written beside them).
+
+        Returns
+        -------
+        Path
+
+        Examples
+        --------
+        >>> import hierlm as hl, pandas as pd, tempfile
+        >>> va = hl.load_dataset("VerbAgg")
+        >>> va["resp"] = pd.Categorical(va["resp"], categories=["no", "perhaps", "yes"], ordered=True)
+        >>> m = hl.glmer("resp ~ btype + (1 | id)", va, family=hl.family("cumulative", link="probit"))
+        >>> back = hl.load(m.save(tempfile.mkdtemp() + "/verbagg"))
+        >>> back.family.link.name, back.thresholds().equals(m.thresholds())
+        ('probit', True)
         """
-        raise HierlmError("saving a cumulative link mixed model (ClmmFit) is not available yet")
+        return save_fit(self, path, overwrite=overwrite)
+
+    def update(self, formula: str | None = None, data=None, **settings) -> ClmmFit:
+        """Refit with a changed formula, data or settings, as R's ``update`` (``". ~ . - contact"``).
+
+        Parameters
+        ----------
+        formula : str, optional
+            A change (R's ``update.formula``: ``". ~ . + mode"``, ``". ~ . - (1 | id)"``) or a new formula.
+        data : DataFrame, optional
+            Default: the data frame the fit was made from.
+        **settings
+            ``family=`` (``"cumulative"`` or ``hl.family("cumulative", link=...)``), ``nAGQ=``, ``weights=``.
+
+        Returns
+        -------
+        ClmmFit
+
+        Examples
+        --------
+        >>> import hierlm as hl, pandas as pd
+        >>> va = hl.load_dataset("VerbAgg")
+        >>> va["resp"] = pd.Categorical(va["resp"], categories=["no", "perhaps", "yes"], ordered=True)
+        >>> m = hl.glmer("resp ~ btype + (1 | id)", va, family="cumulative")
+        >>> m1 = m.update(". ~ . + mode")
+        >>> m1.formula, m1.xnames
+        ('resp ~ btype + mode + (1 | id)', ['btypescold', 'btypeshout', 'modewant'])
+        """
+        formula, data, weights = updated_call(self, formula, data, settings, clmm)
+        fam = get_family(settings.pop("family", self.family))
+        if not fam.is_ordinal:
+            raise HierlmError(f"update() of a cumulative link mixed model keeps family 'cumulative' (another link: "
+                              f"family=hl.family('cumulative', link='probit')); for family {fam.name!r} call hl.glmer")
+        return clmm(formula, data, fam, **{"nAGQ": self.nAGQ, "weights": weights, **settings})
 
 
 def ordinal_response(design: Design) -> tuple[np.ndarray, list[str]]:
@@ -473,6 +528,10 @@ def ordinal_response(design: Design) -> tuple[np.ndarray, list[str]]:
                         "remove_unused_categories()")
     if len(v.levels) < 2:
         raise DataError(f"the response '{name}' has a single category; an ordinal model needs two or more")
+    alike = sorted({lv for lv in v.levels if list(v.levels).count(lv) > 1})
+    if alike:
+        raise DataError(f"the response '{name}' has different categories that are written alike ({alike}, such as 1 "
+                        "and '1'); thresholds are named by their categories, so give the categories distinct names")
     return np.asarray(v.data, dtype=np.int64), list(v.levels)
 
 

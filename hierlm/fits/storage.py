@@ -17,6 +17,16 @@ from ..storage import jsonable, write_folder
 __all__ = ["save_fit", "design_signature"]
 
 
+def _optinfo(fit, arrays: dict) -> dict:
+    """The optimiser's information as JSON; its arrays go to ``arrays`` as ``optinfo__<name>``."""
+    info = dict(fit.optinfo)
+    for k, v in list(info.items()):
+        if isinstance(v, np.ndarray):
+            arrays[f"optinfo__{k}"] = v
+            info.pop(k)
+    return jsonable(info)
+
+
 def _frequentist_state(fit) -> tuple[dict, dict]:
     """Scalars (JSON) and arrays (netCDF) of a frequentist fit; each class lists its own in
     ``saved_arrays`` and ``saved_settings``."""
@@ -25,14 +35,24 @@ def _frequentist_state(fit) -> tuple[dict, dict]:
         arrays[f"b{i}"] = bi
     for i, v in enumerate(fit.cond_var() if fit.kind.model == "glmm" else []):
         arrays[f"cond_var{i}"] = v
-    info = dict(fit.optinfo)
-    for k, v in list(info.items()):
-        if isinstance(v, np.ndarray):
-            arrays[f"optinfo__{k}"] = v
-            info.pop(k)
     scalars = {"sigma_": fit.sigma_, "objective": fit.objective, "family": fit.family.name,
-               "link": fit.family.link.name, "optinfo": jsonable(info)}
+               "link": fit.family.link.name, "optinfo": _optinfo(fit, arrays)}
     scalars.update({k: jsonable(getattr(fit, k)) for k in fit.saved_settings})
+    return scalars, arrays
+
+
+def _ordinal_state(fit) -> tuple[dict, dict]:
+    """Scalars and arrays of a cumulative link mixed model (``ClmmFit``): thresholds, coefficients, θ, the
+    covariance of all three, the modes and conditional variances per block, the gradient and Hessian at
+    the optimum (the summary's max.grad and cond.H), and the ordered response categories with the link."""
+    arrays = {"alpha": fit.alpha, "beta": fit.beta, "theta": fit.theta, "vcov_all": fit.vcov_all, "eta": fit.eta}
+    for name in ("gradient", "hessian"):
+        if getattr(fit, name) is not None:
+            arrays[name] = getattr(fit, name)
+    for i, (bi, cv) in enumerate(zip(fit.b, fit.cond_var())):
+        arrays[f"b{i}"], arrays[f"cond_var{i}"] = bi, cv
+    scalars = {"objective": fit.objective, "family": fit.family.name, "link": fit.family.link.name,
+               "levels": [str(lv) for lv in fit.levels], "nAGQ": int(fit.nAGQ), "optinfo": _optinfo(fit, arrays)}
     return scalars, arrays
 
 
@@ -61,11 +81,13 @@ def save_fit(fit, path, overwrite: bool = False):
         "kind": type(fit).__name__,
         "formula": design.formula.text,
         "weights": None if design.weights is None else design.weights.tolist(),
+        # weights given as a column are rebuilt from it (the column stays in the data, printed as R's call)
+        "weights_column": design.weights_arg if isinstance(design.weights_arg, str) else None,
         "design": design_signature(design),
     }
     if fit.kind.bayesian:
         meta["bayes"] = _bayes_state(fit)
         return write_folder(path, meta, design.data, tree=fit.idata, overwrite=overwrite)
-    scalars, arrays = _frequentist_state(fit)
+    scalars, arrays = _ordinal_state(fit) if fit.kind.model == "ordinal" else _frequentist_state(fit)
     meta["fit"] = scalars
     return write_folder(path, meta, design.data, arrays=arrays, overwrite=overwrite)

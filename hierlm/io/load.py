@@ -20,8 +20,9 @@ from ..design import get_family, make_design, response_of
 from ..engines.bayes.priors import Prior, PriorSet
 from ..engines.bayes.spec import build_spec
 from ..errors import HierlmError
-from ..fits import BayesFit, GlmerFit, LmerFit
+from ..fits import BayesFit, ClmmFit, GlmerFit, LmerFit
 from ..fits.lm import fit_glm, fit_lm
+from ..fits.ordinal import ordinal_response
 from ..fits.storage import design_signature
 from ..storage import read_arrays, read_frame, read_meta, read_tree
 
@@ -69,12 +70,8 @@ def _frequentist(folder, kind: str, design, meta: dict, arrays: dict):
     nb_theta = scalars.get("nb_theta")
     if nb_theta is not None:
         fam = replace(fam, theta=float(nb_theta))
-    for key in ("sigma_", "objective"):
-        v = scalars.get(key)
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v):
-            raise HierlmError(f"{where}: '{key}' is missing or not a finite number")
-    common = dict(design=design, theta=theta, beta=beta, b=b, sigma_=float(scalars["sigma_"]), vcov_beta=vcov,
-                  objective=float(scalars["objective"]), family=fam, optinfo=optinfo)
+    common = dict(design=design, theta=theta, beta=beta, b=b, sigma_=_finite(scalars, "sigma_", where),
+                  vcov_beta=vcov, objective=_finite(scalars, "objective", where), family=fam, optinfo=optinfo)
     if kind == "LmerFit":
         return LmerFit(**common, reml=_get(scalars, "reml", bool, where))
     _, resp = response_of(design, fam)
@@ -86,6 +83,60 @@ def _frequentist(folder, kind: str, design, meta: dict, arrays: dict):
     return GlmerFit(**common, response=resp, nAGQ=nagq, nb_theta=nb_theta,
                     eta=_shape(folder, "eta", arrays.get("eta"), (n,)), mu=_shape(folder, "mu", arrays.get("mu"), (n,)),
                     cond_var_=cond)
+
+
+def _finite(scalars: dict, key: str, where: str) -> float:
+    v = scalars.get(key)
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v):
+        raise HierlmError(f"{where}: '{key}' is missing or not a finite number")
+    return float(v)
+
+
+def _ordinal(folder, design, meta: dict, arrays: dict) -> ClmmFit:
+    """A cumulative link mixed model: the response categories rebuilt from the data must be the saved
+    ones, and every array must have the shape they and the design imply."""
+    where = f"'{folder}/hierlm.json'"
+    scalars = _get(meta, "fit", dict, where)
+    fam_name, link = _get(scalars, "family", str, where), _link(scalars, where)
+    try:
+        fam = get_family(fam_name, link)
+    except HierlmError as err:
+        raise HierlmError(f"{where}: {err}") from err
+    if not fam.is_ordinal:
+        raise HierlmError(f"{where}: a ClmmFit has family 'cumulative', not {fam.name!r}; the save is inconsistent")
+    try:
+        _, levels = ordinal_response(design)
+    except HierlmError as err:
+        raise HierlmError(f"{where}: the formula's response is not one a cumulative model takes ({err}); the save "
+                          "is inconsistent") from err
+    saved = _get(scalars, "levels", list, where)
+    if saved != [str(lv) for lv in levels]:
+        raise HierlmError(f"{where}: the response categories {str(saved)[:120]} differ from those of the data "
+                          f"{str(levels)[:120]}; the save is inconsistent")
+    nagq = scalars.get("nAGQ")
+    if not isinstance(nagq, int) or isinstance(nagq, bool) or not 1 <= nagq <= 25:
+        raise HierlmError(f"{where}: 'nAGQ' must be a whole number from 1 to 25, not {nagq!r}")
+    k, p = len(levels) - 1, sum(x != "(Intercept)" for x in design.xnames)
+    ntheta = sum(t.ncols * (t.ncols + 1) // 2 for t in design.reterms)
+    npar = k + p + ntheta
+    alpha = _shape(folder, "alpha", arrays.get("alpha"), (k,))
+    if not np.all(np.diff(alpha) > 0):
+        raise HierlmError(f"'{folder}/arrays.nc': the thresholds {alpha.tolist()} are not increasing; "
+                          "the save is inconsistent")
+    optional = {name: None if arrays.get(name) is None else _shape(folder, name, arrays[name], shape)
+                for name, shape in (("gradient", (npar,)), ("hessian", (npar, npar)))}
+    optinfo = dict(_get(scalars, "optinfo", dict, where))
+    optinfo.update({key.split("__", 1)[1]: v for key, v in arrays.items() if key.startswith("optinfo__")})
+    return ClmmFit(
+        design=design, family=fam, levels=levels, alpha=alpha, nAGQ=nagq, optinfo=optinfo, **optional,
+        beta=_shape(folder, "beta", arrays.get("beta"), (p,)),
+        theta=_shape(folder, "theta", arrays.get("theta"), (ntheta,)),
+        b=[_shape(folder, f"b{i}", arrays.get(f"b{i}"), (t.nlevels, t.ncols)) for i, t in enumerate(design.reterms)],
+        vcov_all=_shape(folder, "vcov_all", arrays.get("vcov_all"), (npar, npar)),
+        objective=_finite(scalars, "objective", where),
+        eta=_shape(folder, "eta", arrays.get("eta"), (design.n,)),
+        cond_var_=[_shape(folder, f"cond_var{i}", arrays.get(f"cond_var{i}"), (t.nlevels, t.ncols, t.ncols))
+                   for i, t in enumerate(design.reterms)])
 
 
 def _link(scalars: dict, where: str) -> str | None:
@@ -139,8 +190,13 @@ def _check_posterior(folder, tree, spec, design) -> None:
         raise HierlmError(f"'{folder}/posterior.nc' has no posterior group")
     post = tree["posterior"]
     need = {"beta": (design.p,)} if design.p else {}
+    summary = tree["ranef_summary"] if "ranef_summary" in tree.children else None  # blmer(store_ranef=False)
     for b in spec.blocks:
-        need[f"r_{b.v}"] = (b.J, b.q)
+        if summary is None:
+            need[f"r_{b.v}"] = (b.J, b.q)
+        elif f"r_{b.v}_mean" not in summary.data_vars or summary[f"r_{b.v}_mean"].shape != (b.J, b.q):
+            raise HierlmError(f"'{folder}/posterior.nc': the summary of the random effects 'r_{b.v}_mean' does not "
+                              f"have the model's shape {(b.J, b.q)}; the save is inconsistent")
         need[f"sd_{b.v}"] = (b.q,)
     if spec.disp_name:
         need[spec.disp_name] = ()
@@ -163,7 +219,7 @@ def load(path):
 
     Returns
     -------
-    LmerFit, GlmerFit or BayesFit
+    LmerFit, GlmerFit, ClmmFit, LmFit, GlmFit or BayesFit
 
     Raises
     ------
@@ -187,13 +243,27 @@ def load(path):
     weights = meta.get("weights")
     if weights is not None and (not isinstance(weights, list) or len(weights) != len(data)):
         raise HierlmError(f"'{folder}/hierlm.json': 'weights' must list one weight per data row ({len(data)})")
+    wcol = meta.get("weights_column")
+    if wcol is not None and (weights is None or not isinstance(wcol, str) or wcol not in data.columns):
+        raise HierlmError(f"'{folder}/hierlm.json': 'weights_column' {str(wcol)[:60]!r} is not a column of the saved "
+                          "data holding the saved weights")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the warnings of the original fit (dropped rows, aliased columns)
-        design = make_design(meta["formula"], data, weights=None if weights is None else np.asarray(weights, float))
+        try:
+            design = make_design(meta["formula"], data, weights=wcol if wcol is not None else
+                                 None if weights is None else np.asarray(weights, float))
+        except HierlmError as err:  # same class (a FormulaError stays one), with the file named
+            raise type(err)(f"'{folder}/hierlm.json': the saved formula cannot be rebuilt on the saved data: "
+                            f"{err}") from err
+    if wcol is not None and not np.array_equal(design.weights, np.asarray(weights, float)):
+        raise HierlmError(f"'{folder}/hierlm.json': the weights column {wcol!r} does not hold the saved weights; "
+                          "the save is inconsistent")
     _check_design(folder, meta, design)
     kind = meta["kind"]
     if kind in {"LmerFit", "GlmerFit"}:
         return _frequentist(folder, kind, design, meta, read_arrays(folder, meta))
+    if kind == "ClmmFit":
+        return _ordinal(folder, design, meta, read_arrays(folder, meta))
     if kind == "BayesFit":
         return _bayes(folder, meta, design)
     if kind in {"LmFit", "GlmFit"}:

@@ -14,7 +14,9 @@ Deliberate differences from R's console:
 * R's message "refitting model(s) with ML (instead of REML)" (sent to the console by ``message()``) is
   the first line of the printed table, not a warning: it is information, not a problem.
 
-Lists of lm / glm fits get R's ``anova.lmlist`` / ``anova.glmlist`` tables
+Cumulative link mixed models (``glmer(family="cumulative")``) get ordinal's ``anova.clm`` table
+(:func:`clm_lrt_table`: ``no.par, AIC, logLik, LR.stat, df, Pr(>Chisq)`` under a table of the models'
+formulas, links and thresholds).  Lists of lm / glm fits get R's ``anova.lmlist`` / ``anova.glmlist`` tables
 (:func:`hierlm.fits.lm_anova.anova_lm`); one fit gets its single-model table (lm's sequential F
 table, lmerTest's type III F table for an lmer fit); Bayesian fits get :func:`hierlm.compare`'s table.
 """
@@ -33,11 +35,18 @@ from ...fits.lm_anova import anova_lm
 from ...fits.lmm_tests import anova_table
 from ...fits.lmm_tests import ranova as _ranova_table
 from ...fits.protocol import check_same_data, is_fit
-from ..rformat import formula_lines, print_anova
+from ...formula import parse_expr
+from ..rformat import (
+    deparse_lines,
+    formula_lines,
+    print_anova,
+    print_coefmat,
+    print_matrix,
+)
 from .kfold import KFold
 from .loo import compare
 
-__all__ = ["anova", "lrt_table", "AnovaTable", "REFIT_MESSAGE"]
+__all__ = ["anova", "lrt_table", "clm_lrt_table", "AnovaTable", "ClmAnovaTable", "REFIT_MESSAGE"]
 
 #: lme4's message when REML fits are refitted for the likelihood-ratio test
 REFIT_MESSAGE = "refitting model(s) with ML (instead of REML)"
@@ -103,6 +112,127 @@ class AnovaTable(pd.DataFrame):
 
     def _repr_html_(self) -> str:
         return "<pre style='margin:0'>" + html.escape(repr(self)) + "</pre>"
+
+
+class ClmAnovaTable(AnovaTable):
+    """ordinal's ``anova.clm`` table: the numbers as a DataFrame, printed as ``print.anova.clm`` prints them.
+
+    Attributes
+    ----------
+    heading : list of str
+        The title and the table of the models (formula, link, threshold), as ordinal prints them.
+    models : DataFrame
+        The models' ``formula:``, ``link:`` and ``threshold:``, one row per model.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = ClmAnovaTable(pd.DataFrame({"no.par": [6, 7], "AIC": [189.4775, 177.1308], "logLik": [-88.7388, -81.5654],
+    ...                                 "LR.stat": [float("nan"), 14.3467], "df": [float("nan"), 1.0],
+    ...                                 "Pr(>Chisq)": [float("nan"), 0.000152]}, index=["m0", "m1"]),
+    ...                   heading=["Likelihood ratio tests of cumulative link models:", ""])
+    >>> print(t)  # doctest: +NORMALIZE_WHITESPACE
+    Likelihood ratio tests of cumulative link models:
+    <BLANKLINE>
+       no.par    AIC  logLik LR.stat df Pr(>Chisq)
+    m0      6 189.48 -88.739
+    m1      7 177.13 -81.565  14.347  1   0.000152 ***
+    ---
+    Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1
+    """
+
+    _metadata: ClassVar[list[str]] = ["heading", "notes", "models"]
+
+    def __init__(self, data=None, *args, models=None, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        if models is not None or "models" not in self.__dict__:
+            object.__setattr__(self, "models", models)
+
+    @property
+    def _constructor(self):
+        return ClmAnovaTable
+
+    def lines(self) -> list[str]:
+        """The printed lines: heading, models, then ``printCoefmat(x, tst.ind = 4, cs.ind = NULL)``.
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> t = ClmAnovaTable(pd.DataFrame({"no.par": [6, 7], "AIC": [189.4775, 177.1308],
+        ...                                 "logLik": [-88.7388, -81.5654], "LR.stat": [None, 14.3467], "df": [None, 1],
+        ...                                 "Pr(>Chisq)": [None, 0.000152]}, index=["m0", "m1"]), heading=["Title"])
+        >>> t.lines()[:2]
+        ['Title', '   no.par    AIC  logLik LR.stat df Pr(>Chisq)    ']
+        """
+        table = pd.DataFrame(self).astype(float)
+        return list(getattr(self, "notes", [])) + list(getattr(self, "heading", [])) + print_coefmat(
+            table, digits=5, cs_ind=None, tst_ind=[3], P_values=True, has_Pvalue=True, na_print="")
+
+
+def clm_lrt_table(fits, names: list[str] | None = None) -> ClmAnovaTable:
+    """ordinal's ``anova.clm`` of cumulative link (mixed) models: sorted by the number of parameters, each
+    tested against the one above by a likelihood-ratio test.
+
+    Parameters
+    ----------
+    fits : list of ClmmFit
+        Two or more fits of the same data.
+    names : list of str, optional
+        Row names, in the order of ``fits`` (default ``m0``, ``m1``, ...).
+
+    Returns
+    -------
+    ClmAnovaTable
+        ``no.par, AIC, logLik, LR.stat, df, Pr(>Chisq)``: ``LR.stat = 2 diff(logLik)``, ``df = diff(no.par)``,
+        ``Pr(>Chisq)`` NA where ``df`` is 0, as in ordinal 2022.11.
+
+    Examples
+    --------
+    >>> import hierlm as hl, pandas as pd
+    >>> va = hl.load_dataset("VerbAgg")
+    >>> va["resp"] = pd.Categorical(va["resp"], categories=["no", "perhaps", "yes"], ordered=True)
+    >>> m1 = hl.glmer("resp ~ btype + mode + (1 | id)", va, family="cumulative")
+    >>> m0 = m1.update(". ~ . - mode")
+    >>> print(clm_lrt_table([m0, m1]))  # doctest: +NORMALIZE_WHITESPACE
+    Likelihood ratio tests of cumulative link models:
+    <BLANKLINE>
+       formula:                       link: threshold:
+    m0 resp ~ btype + (1 | id)        logit flexible
+    m1 resp ~ btype + mode + (1 | id) logit flexible
+    <BLANKLINE>
+       no.par   AIC  logLik LR.stat df Pr(>Chisq)
+    m0      5 13477 -6733.3
+    m1      6 13328 -6658.2  150.29  1  < 2.2e-16 ***
+    ---
+    Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1
+    """
+    if len(fits) < 2:
+        raise HierlmError("anova() of a cumulative link mixed model needs two or more fits to compare (ordinal "
+                          "has no anova of a single clmm fit either)")
+    check_same_data(fits)
+    names = list(names) if names is not None else [f"m{i}" for i in range(len(fits))]
+    if len(names) != len(fits) or len(set(names)) != len(names):
+        raise HierlmError(f"names must give {len(fits)} different row names, one per model; got {names!r}")
+    npar = np.array([f.npar() for f in fits])
+    order = np.argsort(npar, kind="stable")
+    fits, names, npar = [fits[i] for i in order], [names[i] for i in order], npar[order]
+    ll = np.array([f.loglik() for f in fits])
+    stat = np.concatenate([[np.nan], 2 * np.diff(ll)])
+    df = np.concatenate([[np.nan], np.diff(npar)]).astype(float)
+    with np.errstate(invalid="ignore"):
+        p = np.where(df == 0, np.nan, chdtrc(df, stat))
+    table = pd.DataFrame({"no.par": npar, "AIC": -2 * ll + 2 * npar, "logLik": ll, "LR.stat": stat, "df": df,
+                          "Pr(>Chisq)": p}, index=names)
+    table["df"] = table["df"].astype("Int64")
+    models = pd.DataFrame({"formula:": ["".join(deparse_lines(parse_expr(f.formula), 500)) for f in fits],
+                           "link:": [f.family.link.name for f in fits], "threshold:": "flexible"}, index=names)
+    heading = ["Likelihood ratio tests of cumulative link models:", " "]
+    heading += print_matrix(models.to_numpy().tolist(), names, list(models.columns), right=False) + [""]
+    return ClmAnovaTable(table, heading=heading, models=models)
 
 
 def _deparse1(text: str) -> str:
@@ -177,7 +307,7 @@ def anova(*fits, names: list[str] | None = None, refit: bool = True, data_name: 
 
     Parameters
     ----------
-    *fits : LmerFit, GlmerFit, LmFit, GlmFit or BayesFit
+    *fits : LmerFit, GlmerFit, ClmmFit, LmFit, GlmFit or BayesFit
         Two or more fits of the same data; or one frequentist fit for its F table.
     names : list of str, optional
         Row labels, in the order of the fits (default ``m0``, ``m1``, ...).
@@ -198,7 +328,8 @@ def anova(*fits, names: list[str] | None = None, refit: bool = True, data_name: 
         Frequentist mixed fits: ``npar, AIC, BIC, logLik, deviance, Chisq, Df, Pr(>Chisq)``, one row
         per model, sorted by ``npar`` (as lme4 sorts them), each tested against the row above; it
         prints as R does.  lm / glm fits: R's ``anova.lm`` / ``anova.glm`` tables.  Bayesian fits:
-        the LOO table of :func:`hierlm.compare`.
+        the LOO table of :func:`hierlm.compare`.  Cumulative link mixed models (``family="cumulative"``):
+        ordinal's ``anova.clm`` table (:func:`clm_lrt_table`), ``no.par, AIC, logLik, LR.stat, df, Pr(>Chisq)``.
 
     Examples
     --------
@@ -234,6 +365,12 @@ def anova(*fits, names: list[str] | None = None, refit: bool = True, data_name: 
     bad = [f.__class__.__name__ for f in fits if not is_fit(f, "frequentist")]
     if bad:
         raise HierlmError(f"anova() compares fitted models (hl.lmer, hl.glmer, hl.lm, hl.glm), not {bad[0]}")
+    ordinal = [f.kind.model == "ordinal" for f in fits]
+    if any(ordinal):
+        if not all(ordinal):
+            raise HierlmError("anova() compares cumulative link mixed models (family='cumulative') only with each "
+                              "other; the other fits model the response on another scale")
+        return clm_lrt_table(list(fits), names)
     if all(f.kind.model in ("lm", "glm") for f in fits):
         return AnovaTable(anova_lm(*fits, **kwargs), heading=_lm_heading(fits))
     if len(fits) == 1:
