@@ -1,7 +1,8 @@
 """confint() of glmer fits against lme4 1.1-31 (tests/reference/make_glmer_confint_reference.R).
 
-Profile limits are compared with lme4's profile on a fine grid (``profile_exact``; lme4's default
-spline interpolation agrees with it to ~1e-5) and Wald limits exactly; the random-slope Bernoulli
+Profile limits are compared with lme4's profile of its tightly converged refit on a fine grid
+(``tight.profile``; lme4's default spline interpolation agrees with the fine grid to ~1e-5) and Wald limits
+exactly; the random-slope Bernoulli
 model runs on 80 of VerbAgg's respondents (their ids are in the JSON).
 """
 
@@ -58,7 +59,11 @@ def test_wald_limits_match_lme4(name):
 def test_profile_limits_match_lme4(name):
     rec, fit = REF[name], fit_of(name)
     ci = fit.confint()
-    ref = rec["profile_exact"]
+    # lme4's profile of its tight refit (PIRLS converged at every evaluation; the default fit of VerbAgg's
+    # random-slope model stops ~0.005 short in logLik, and its profile moves with it)
+    if rec["nAGQ"] == 1:  # (lme4's quadrature logLik leaves out the saturated model's constant)
+        assert fit.loglik() == pytest.approx(rec["tight"]["logLik"], abs=2e-4)
+    ref = rec["tight"]["profile"]
     assert ci.index.tolist() == ref["rows"]
     for col, key in ((0, "lower"), (1, "upper")):
         ours, theirs = ci.iloc[:, col].to_numpy(), np.array(ref[key], float)
