@@ -7,7 +7,8 @@
 * :mod:`.bayes` — ``hl.blmer`` and :class:`BayesFit` (on :mod:`.bayes_base`, which owns the draws),
   wrapping the Bayesian engine's output; :mod:`.bayes_setup` holds blmer's steps before sampling, and
   :mod:`.bayes_draws`, :mod:`.bayes_predict` functions of the fit its methods delegate to;
-* :mod:`.ordinal` — :class:`ClmmFit`, ordinal (cumulative-link) mixed models from ``hl.glmer(family="cumulative")``;
+* :mod:`.ordinal` — :class:`ClmmFit`, ordinal (cumulative-link) mixed models from ``hl.glmer(family="cumulative")``
+  (on :mod:`.ordinal_base`, which holds the estimates, variance components and likelihood);
 * :mod:`.lm` — ``hl.lm`` / ``hl.glm`` and :class:`LmFit` / :class:`GlmFit` (on :mod:`.regression`), the
   models without random effects that courses set beside the mixed ones;
 * :mod:`.lmm_tests` — lmerTest's t and F tests (Satterthwaite, Kenward–Roger) and ``ranova``;

@@ -8,27 +8,30 @@ with thresholds α₁ < … < α_{J−1} in place of an intercept and F the late
 (``logit``, ``probit``, ``cloglog``).  The numbers come from
 :class:`hierlm.engines.frequentist.ordinal.ClmmProblem` (Laplace approximation, or adaptive
 Gauss–Hermite quadrature with ``nAGQ > 1`` for one scalar random effect).
+
+:class:`ClmmFit` holds them on :class:`~hierlm.fits.ordinal_base.ClmmBase` (the estimates, variance
+components and likelihood); this module adds the predictions, saving and ``update``, the response
+preparation and the entry point :func:`clmm`.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
 
 from ..design import Design, Family, check_model, get_family, make_design
-from ..design.covariance import covariances_of_theta, lambdas_of_theta, param_names
+from ..design.covariance import param_names
 from ..design.predictor import linear_predictor
 from ..engines.frequentist.ordinal import ClmmProblem, category_probabilities
 from ..errors import DataError, HierlmError, HierlmWarning
 from ..formula import deparse
-from . import extract
 from .frequentist import SINGULAR_MESSAGE
-from .protocol import Fit, FitKind
+from .ordinal_base import ClmmBase
+from .protocol import FitKind
 from .storage import save_fit
 from .update import updated_call
 
@@ -36,7 +39,7 @@ __all__ = ["ClmmFit", "clmm", "ordinal_response"]
 
 
 @dataclass(repr=False, eq=False)
-class ClmmFit(Fit):
+class ClmmFit(ClmmBase):
     """A cumulative link mixed model fitted by maximum likelihood (``ordinal::clmm``).
 
     Attributes
@@ -73,282 +76,7 @@ class ClmmFit(Fit):
     (-6733.32, [1.167])
     """
 
-    design: Design
-    family: Family
-    alpha: np.ndarray
-    beta: np.ndarray
-    theta: np.ndarray
-    b: list
-    levels: list
-    vcov_all: np.ndarray
-    objective: float
-    eta: np.ndarray
-    cond_var_: list
-    nAGQ: int = 1
-    gradient: np.ndarray | None = None
-    hessian: np.ndarray | None = None
-    optinfo: dict = field(default_factory=dict)
-
     kind: ClassVar[FitKind] = FitKind("frequentist", "ordinal")
-
-    # -- names ----------------------------------------------------------------------------------
-    @property
-    def threshold_names(self) -> list[str]:
-        """``1|2``, ``2|3``, … (ordinal's names of the thresholds)."""
-        lv = self.levels
-        return [f"{lv[j]}|{lv[j + 1]}" for j in range(len(lv) - 1)]
-
-    @property
-    def xnames(self) -> list[str]:
-        """Names of the coefficients (the design's columns without the intercept)."""
-        return [x for x in self.design.xnames if x != "(Intercept)"]
-
-    @property
-    def theta_names(self) -> list[str]:
-        """lme4's names of θ (``judge.(Intercept)``)."""
-        out = []
-        for t in self.design.reterms:
-            p = t.ncols
-            for j in range(p):
-                for i in range(j, p):
-                    out.append(f"{t.group}.{t.columns[i]}" if i == j else f"{t.group}.{t.columns[i]}.{t.columns[j]}")
-        return out
-
-    # -- estimates ------------------------------------------------------------------------------
-    def _table(self, est: np.ndarray, se: np.ndarray, names: list[str], pvalues: bool) -> pd.DataFrame:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = est / se
-        frame = pd.DataFrame({"Estimate": est, "Std. Error": se, "z value": z}, index=names)
-        if pvalues:
-            frame["Pr(>|z|)"] = 2 * ndtr(-np.abs(z))
-        return frame
-
-    def _se(self) -> np.ndarray:
-        return np.sqrt(np.maximum(np.diag(self.vcov_all), 0))
-
-    def fixef(self) -> pd.DataFrame:
-        """The coefficients β with standard errors, z values and p-values (``coef(summary(clmm))``'s β rows).
-
-        Returns
-        -------
-        DataFrame
-            Columns ``Estimate``, ``Std. Error``, ``z value``, ``Pr(>|z|)``.
-
-        Examples
-        --------
-        >>> import hierlm as hl, pandas as pd
-        >>> va = hl.load_dataset("VerbAgg")
-        >>> va["resp"] = pd.Categorical(va["resp"], categories=["no", "perhaps", "yes"], ordered=True)
-        >>> m = hl.glmer("resp ~ btype + (1 | id)", va, family="cumulative")
-        >>> m.fixef().round(3)
-                    Estimate  Std. Error  z value  Pr(>|z|)
-        btypescold    -0.848       0.057  -14.876       0.0
-        btypeshout    -1.728       0.063  -27.567       0.0
-        """
-        k = len(self.alpha)
-        return self._table(self.beta, self._se()[k : k + len(self.beta)], self.xnames, True)
-
-    def thresholds(self) -> pd.DataFrame:
-        """The thresholds α with standard errors and z values (``clmm``'s "Threshold coefficients").
-
-        Returns
-        -------
-        DataFrame
-            Indexed ``1|2``, ``2|3``, …; columns ``Estimate``, ``Std. Error``, ``z value``.
-
-        Examples
-        --------
-        >>> import hierlm as hl, pandas as pd
-        >>> va = hl.load_dataset("VerbAgg")
-        >>> va["resp"] = pd.Categorical(va["resp"], categories=["no", "perhaps", "yes"], ordered=True)
-        >>> m = hl.glmer("resp ~ btype + (1 | id)", va, family="cumulative")
-        >>> m.thresholds().index.tolist()
-        ['no|perhaps', 'perhaps|yes']
-        """
-        return self._table(self.alpha, self._se()[: len(self.alpha)], self.threshold_names, False)
-
-    def coefficients(self) -> pd.Series:
-        """α then β, as ordinal's ``coef(clmm)``.
-
-        Returns
-        -------
-        Series
-
-        Examples
-        --------
-        >>> import hierlm as hl, pandas as pd
-        >>> va = hl.load_dataset("VerbAgg")
-        >>> va["resp"] = pd.Categorical(va["resp"], categories=["no", "perhaps", "yes"], ordered=True)
-        >>> m = hl.glmer("resp ~ btype + (1 | id)", va, family="cumulative")
-        >>> m.coefficients().round(3).tolist()
-        [-0.719, 0.969, -0.848, -1.728]
-        """
-        return pd.Series(np.concatenate([self.alpha, self.beta]), index=self.threshold_names + self.xnames)
-
-    def vcov(self) -> pd.DataFrame:
-        """Covariance of the thresholds, coefficients and θ (ordinal's ``vcov``, with θ on the SD scale).
-
-        Returns
-        -------
-        DataFrame
-
-        Examples
-        --------
-        >>> import hierlm as hl, pandas as pd
-        >>> va = hl.load_dataset("VerbAgg")
-        >>> va["resp"] = pd.Categorical(va["resp"], categories=["no", "perhaps", "yes"], ordered=True)
-        >>> m = hl.glmer("resp ~ btype + (1 | id)", va, family="cumulative")
-        >>> m.vcov().columns.tolist()
-        ['no|perhaps', 'perhaps|yes', 'btypescold', 'btypeshout', 'id.(Intercept)']
-        """
-        names = self.threshold_names + self.xnames + self.theta_names
-        return pd.DataFrame(self.vcov_all, index=names, columns=names)
-
-    def covariances(self) -> list[np.ndarray]:
-        """Σ of every random-effects block (no residual scale: Σ = λλᵀ).
-
-        Returns
-        -------
-        list of ndarray
-            One (q, q) matrix per block.
-        """
-        return covariances_of_theta(self.theta, [t.ncols for t in self.design.reterms], 1.0)
-
-    def varcorr(self) -> pd.DataFrame:
-        """Variance components as lme4's ``as.data.frame(VarCorr(m))`` (no residual row).
-
-        Returns
-        -------
-        DataFrame
-            Columns ``grp``, ``var1``, ``var2``, ``vcov``, ``sdcor``.
-
-        Examples
-        --------
-        >>> import hierlm as hl, pandas as pd
-        >>> va = hl.load_dataset("VerbAgg")
-        >>> va["resp"] = pd.Categorical(va["resp"], categories=["no", "perhaps", "yes"], ordered=True)
-        >>> m = hl.glmer("resp ~ btype + (1 | id)", va, family="cumulative")
-        >>> m.varcorr().round(3)
-          grp         var1  var2   vcov  sdcor
-        0  id  (Intercept)  None  1.363  1.167
-        """
-        return extract.varcorr_frame(self.design, self.covariances(), None)
-
-    def ranef(self) -> dict:
-        """Conditional modes of the random effects per grouping factor (ordinal's ``ranef``).
-
-        Returns
-        -------
-        dict
-            Grouping factor → DataFrame (levels × terms), on the linear-predictor scale.
-
-        Examples
-        --------
-        >>> import hierlm as hl, pandas as pd
-        >>> va = hl.load_dataset("VerbAgg")
-        >>> va["resp"] = pd.Categorical(va["resp"], categories=["no", "perhaps", "yes"], ordered=True)
-        >>> m = hl.glmer("resp ~ btype + (1 | id)", va, family="cumulative")
-        >>> m.ranef()["id"]["(Intercept)"].head(2).round(3).tolist()
-        [-0.299, -2.176]
-        """
-        return extract.ranef_frames(self.design, self.b)
-
-    def cond_var(self) -> list[np.ndarray]:
-        """Conditional covariances of the random effects per block (ordinal's ``condVar``).
-
-        Returns
-        -------
-        list of ndarray
-            One (levels, q, q) array per block.
-        """
-        return self.cond_var_
-
-    def ngrps(self) -> dict[str, int]:
-        """Number of levels of every grouping factor.
-
-        Returns
-        -------
-        dict
-        """
-        return extract.ngrps(self.design)
-
-    def sigma(self) -> float:
-        """1: the latent scale of a cumulative link model is fixed by the link.
-
-        Returns
-        -------
-        float
-        """
-        return 1.0
-
-    def npar(self) -> int:
-        """Number of parameters: thresholds, coefficients and θ.
-
-        Returns
-        -------
-        int
-        """
-        return len(self.alpha) + len(self.beta) + len(self.theta)
-
-    def loglik(self) -> float:
-        """Log-likelihood at the optimum (Laplace, or AGQ for ``nAGQ > 1``), as ordinal's ``logLik``.
-
-        Returns
-        -------
-        float
-
-        Examples
-        --------
-        >>> import hierlm as hl, pandas as pd
-        >>> va = hl.load_dataset("VerbAgg")
-        >>> va["resp"] = pd.Categorical(va["resp"], categories=["no", "perhaps", "yes"], ordered=True)
-        >>> m = hl.glmer("resp ~ btype + (1 | id)", va, family="cumulative")
-        >>> round(m.loglik(), 2), round(m.aic(), 2), m.npar()
-        (-6733.32, 13476.63, 5)
-        """
-        return -0.5 * self.objective
-
-    def aic(self) -> float:
-        """Akaike information criterion, −2 logLik + 2 npar (see :meth:`loglik` for an example).
-
-        Returns
-        -------
-        float
-        """
-        return -2 * self.loglik() + 2 * self.npar()
-
-    def bic(self) -> float:
-        """Bayesian information criterion, −2 logLik + log(n) npar.
-
-        Returns
-        -------
-        float
-        """
-        return -2 * self.loglik() + np.log(self.nobs()) * self.npar()
-
-    def deviance(self) -> float:
-        """−2 logLik (the Laplace / AGQ deviance).
-
-        Returns
-        -------
-        float
-        """
-        return float(self.objective)
-
-    def is_singular(self, tol: float = 1e-4) -> bool:
-        """Whether a diagonal element of a Cholesky factor of Σ is below ``tol`` (lme4's rule): a variance
-        at (nearly) zero or a correlation of ±1.
-
-        Parameters
-        ----------
-        tol : float, default 1e-4
-
-        Returns
-        -------
-        bool
-        """
-        lams = lambdas_of_theta(self.theta, [t.ncols for t in self.design.reterms])
-        return bool(np.any(np.concatenate([np.diag(lam) for lam in lams]) < tol))
 
     # -- predictions ----------------------------------------------------------------------------
     def _beta_full(self) -> np.ndarray:
@@ -427,11 +155,28 @@ class ClmmFit(Fit):
         return P[np.arange(len(P)), self.design.response_value.data]
 
     def residuals(self):
-        """Not defined for cumulative link models (ordinal has no ``residuals.clmm`` either).
+        """Not defined for cumulative link models (ordinal has no ``residuals.clmm`` either): always raises.
+
+        Returns
+        -------
+        None
+            Never returns: the error says what to use instead (:meth:`predict` with ``type="prob"``
+            and the observed categories, or :meth:`fitted`).
 
         Raises
         ------
         HierlmError
+
+        Examples
+        --------
+        >>> import hierlm as hl, pandas as pd
+        >>> va = hl.load_dataset("VerbAgg")
+        >>> va["resp"] = pd.Categorical(va["resp"], categories=["no", "perhaps", "yes"], ordered=True)
+        >>> m = hl.glmer("resp ~ btype + (1 | id)", va, family="cumulative")
+        >>> m.residuals()
+        Traceback (most recent call last):
+        ...
+        hierlm.errors.HierlmError: a cumulative link model has no residuals; use predict(type='prob') ...
         """
         raise HierlmError("a cumulative link model has no residuals; use predict(type='prob') and the observed "
                           "categories (fitted() gives the probability of the observed category)")

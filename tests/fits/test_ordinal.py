@@ -240,3 +240,13 @@ def test_weighted_update_keeps_the_weights():
     np.testing.assert_array_equal(up.design.weights, m.design.weights)
     same = hl.glmer("rating ~ temp + contact + (1 | judge)", wine, family="cumulative", weights="w")
     assert up.loglik() == same.loglik()
+
+
+@pytest.mark.parametrize("name", sorted(CLMM))
+def test_coef_is_ordinals_coef(name):
+    """``coef(clmm)``: the thresholds, then β, named as ordinal names them."""
+    r, fit = CLMM[name], fit_of(name)
+    ref = {**r["alpha"], **r["beta"]}
+    coef = fit.coef()
+    assert list(coef.index) == list(ref) and hl.ClmmFit.coefficients is hl.ClmmFit.coef
+    np.testing.assert_allclose(coef.to_numpy(), np.array(list(ref.values()), float), rtol=2e-4, atol=2e-5)

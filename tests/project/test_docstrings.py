@@ -16,7 +16,7 @@ import pytest
 
 import hierlm as hl
 
-FIT_CLASSES = ("LmerFit", "GlmerFit", "BayesFit", "LmFit", "GlmFit")
+FIT_CLASSES = ("LmerFit", "GlmerFit", "ClmmFit", "BayesFit", "LmFit", "GlmFit")
 #: section headings of numpy-style docstrings that the checks look for
 _SECTION = re.compile(r"^\s*(\w[\w ]*)\n\s*-{3,}\s*$", re.MULTILINE)
 
