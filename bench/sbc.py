@@ -6,6 +6,12 @@ Models (fixed explicit priors, so the prior the data are simulated from is the o
   the centred-intercept parametrisation is exercised); default route (marginal).
 * ``gaussian_slopes_joint``: the same with ``method="joint"`` (random effects sampled, centring / shear).
 * ``poisson_intercept``: ``y ~ x + (1 | g)``, Poisson, 15 groups × 8 observations.
+* ``gaussian_crossed``: ``y ~ x + (x | g) + (1 | h)``, the slopes model with a crossed factor h of 8
+  levels (every g meets every h); default route (the random effects integrated out by the sparse
+  Cholesky of ``hierlm.engines.bayes.kernels_sparse``).
+* ``student``, ``gamma`` (log link), ``beta`` (logit link), ``cumulative`` (logit link, 4 ordered categories):
+  ``y ~ x + (1 | g)``, 15 groups × 8 observations (cumulative: × 12), issue 17's families; ν has brms's
+  gamma(2, 0.1) prior.
 
 Each replication ranks every fixed effect (lme4's and the centred intercept), sd, correlation, σ and
 two levels' random effects among L = 99 draws (4 chains × 1000 draws, every 40th kept, 99 evenly
@@ -45,11 +51,37 @@ def templates() -> dict:
             "cor": P("lkj", eta=2), "sigma": P("exponential", lam=1)}
     ppri = {"Intercept": P("normal", mu=1, sigma=0.5), "b": P("normal", mu=0, sigma=0.5),
             "sd": P("half_normal", sigma=0.7)}
+    cont = pd.DataFrame({"y": 1.0, "x": rng.normal(0.0, 1.0, J * n), "g": g})
+    cats = ["1", "2", "3", "4"]
+    g12 = np.repeat([f"g{j:02d}" for j in range(J)], 12)
+    ordl = pd.DataFrame({"y": pd.Categorical(np.tile(cats, 3 * J), categories=cats, ordered=True),
+                         "x": rng.normal(0.0, 1.0, 12 * J), "g": g12})
+    base = {"Intercept": P("normal", mu=0, sigma=1), "b": P("normal", mu=0, sigma=0.5),
+            "sd": P("half_normal", sigma=0.5)}
+    # crossed (issue 19): the 15 groups of g (slopes) crossed with 8 levels of h, every g meeting every h
+    crossed = gauss.assign(h=[f"h{j}" for j in np.arange(J * n) % 8])
+    cpri = dict(gpri, **{("sd", "h", "(Intercept)"): P("half_normal", sigma=0.7)})
     return {
+        "gaussian_crossed": ("y ~ x + (x | g) + (1 | h)", crossed, "gaussian", cpri, {}),
         "gaussian_slopes": ("y ~ x + (x | g)", gauss, "gaussian", gpri, {}),
         "gaussian_slopes_joint": ("y ~ x + (x | g)", gauss, "gaussian", gpri, {"method": "joint"}),
         "poisson_intercept": ("y ~ x + (1 | g)", pois, "poisson", ppri, {}),
+        "student": ("y ~ x + (1 | g)", cont, "student",
+                    dict(base, sigma=P("exponential", lam=1), nu=P("gamma", alpha=2, beta=0.1)), {}),
+        "gamma": ("y ~ x + (1 | g)", cont, "gamma(log)", dict(base, shape=P("gamma", alpha=2, beta=0.2)), {}),
+        "beta": ("y ~ x + (1 | g)", cont.assign(y=0.5), "beta", dict(base, phi=P("gamma", alpha=2, beta=0.1)), {}),
+        "cumulative": ("y ~ x + (1 | g)", ordl, "cumulative",
+                       {"Intercept": P("normal", mu=0, sigma=2), "b": P("normal", mu=0, sigma=1),
+                        "sd": P("half_normal", sigma=1)}, {}),
     }
+
+
+def _family(name: str):
+    """``"gamma(log)"`` → ``hl.family("gamma", link="log")``."""
+    import hierlm as hl
+
+    fam, _, link = name.partition("(")
+    return hl.family(fam, link=link.rstrip(")") or None)
 
 
 def run(n_reps: int = 200, n_jobs: int = 2, seed: int = 2024, quick: bool = False, log=print,
@@ -64,7 +96,7 @@ def run(n_reps: int = 200, n_jobs: int = 2, seed: int = 2024, quick: bool = Fals
         if only and name not in only:
             continue
         t0 = time.perf_counter()
-        res = sbc(formula, data, family=family, priors=priors, n_reps=n_reps, draws=1000, tune=1000, chains=4,
+        res = sbc(formula, data, family=_family(family), priors=priors, n_reps=n_reps, draws=1000, tune=1000, chains=4,
                   thin=40, n_keep=99, bins=10, alpha=ALPHA, seed=seed + k, n_jobs=n_jobs, n_ranef=2, **kw)
         secs = time.perf_counter() - t0
         d = res.diagnostics

@@ -8,10 +8,12 @@ extractors are posterior means; every table carries the posterior SD (``Est.Erro
 interval (``Q2.5``, ``Q97.5``).  ``fit.idata`` is the ArviZ ``DataTree``; ``fit.model`` the mirror
 ``pymc.Model`` (built on first access).
 
-Routes (see :mod:`hierlm.engines.bayes.sample`): ``sampler=None`` / ``"nutpie"`` runs hierlm's
-compiled kernel on nutpie's Rust NUTS — ``method="marginal"`` integrates the random effects out
-(Gaussian, every bar on one grouping factor), ``"joint"`` samples everything, ``"auto"`` picks
-marginal where it applies; ``"pymc"``, ``"numpyro"``, ``"blackjax"``, ``"nutpie-pymc"`` sample the
+Routes (see :mod:`hierlm.engines.bayes.sample` and :mod:`hierlm.engines.bayes.route`):
+``sampler=None`` / ``"nutpie"`` runs hierlm's compiled kernel on nutpie's Rust NUTS —
+``method="marginal"`` integrates the random effects out (any Gaussian model), ``"partial"`` those
+of the factor with most levels only, ``"joint"`` samples everything, ``"auto"`` picks the route
+estimated fastest from the factor's fill and the levels (recorded in ``fit.settings["route"]``,
+printed by ``summary()``); ``"pymc"``, ``"numpyro"``, ``"blackjax"``, ``"nutpie-pymc"`` sample the
 mirror PyMC model (also the automatic fallback for priors the kernel cannot evaluate).
 """
 
@@ -28,10 +30,18 @@ from ..engines.bayes import diagnostics as dg
 from ..engines.bayes import spec as S
 from ..engines.bayes.posterior import build_tree
 from ..engines.bayes.priors import resolve_priors
-from ..errors import HierlmWarning, SamplingError
+from ..errors import HierlmWarning
 from . import bayes_draws, bayes_predict, extract
 from .bayes_base import BayesBase
-from .bayes_setup import default_cores, prepare, start_values, validate
+from .bayes_families import family_sigma
+from .bayes_setup import (
+    centring_flags,
+    default_cores,
+    pick_route,
+    prepare,
+    start_values,
+    validate,
+)
 from .protocol import services
 from .storage import save_fit
 from .update import updated_call
@@ -110,7 +120,8 @@ class BayesFit(BayesBase):
         ----------
         intervals : bool, default False
             ``True``: one long table with the posterior SD and the 95% interval of every random
-            effect (brms's ``ranef`` layout in long form).
+            effect (brms's ``ranef`` layout in long form).  For a fit made with
+            ``store_ranef=False`` the interval is the normal one (mean ± 1.96 SD).
 
         Returns
         -------
@@ -126,14 +137,7 @@ class BayesFit(BayesBase):
         >>> b.ranef(intervals=True).columns.tolist()
         ['grpvar', 'term', 'grp', 'Estimate', 'Est.Error', 'Q2.5', 'Q97.5']
         """
-        draws = self.ranef_draws()
-        if not intervals:
-            return extract.ranef_frames(self.design, [x.mean(axis=(0, 1)) for x in draws])
-        flat = [x.reshape((-1,) + x.shape[2:]) for x in draws]
-        qs = [np.quantile(f, [0.025, 0.975], axis=0) for f in flat]
-        return extract.ranef_long(self.design, {
-            "Estimate": [f.mean(0) for f in flat], "Est.Error": [f.std(0, ddof=1) for f in flat],
-            "Q2.5": [q[0] for q in qs], "Q97.5": [q[1] for q in qs]})
+        return bayes_draws.ranef_table(self, intervals)
 
     def coef(self) -> dict[str, pd.DataFrame]:
         """Fixed plus random effects per level (lme4's / brms's ``coef``), as posterior means.
@@ -172,7 +176,7 @@ class BayesFit(BayesBase):
         return bayes_draws.varcorr_table(self)
 
     def sigma(self) -> float:
-        """Posterior mean of the residual SD (1 for families without one).
+        """Posterior mean of the residual SD (the scale σ of Student-t / lognormal, lme4's 1/√shape of Gamma).
 
         Returns
         -------
@@ -183,7 +187,7 @@ class BayesFit(BayesBase):
         >>> 23 < b.sigma() < 29  # lme4: 25.59
         True
         """
-        return float(self.dispersion_draws().mean()) if self.family.has_dispersion else 1.0
+        return family_sigma(self)
 
     # -- predictions and checks (functions of the fit in bayes_predict / bayes_draws) ----------
     def fitted(self) -> np.ndarray:
@@ -361,7 +365,7 @@ class BayesFit(BayesBase):
         st = self.settings
         kw = {k: st[k] for k in ("draws", "tune", "chains", "seed", "method", "init", "target_accept", "cores")
               if st.get(k) is not None}
-        kw.update(family=self.family.name, weights=weights, progressbar=False,
+        kw.update(family=self.family, weights=weights, progressbar=False,
                   priors=[r["prior"] for r in self.priors.rows if r["source"] == "user"] or None)
         kw.update(settings)
         return blmer(formula, data, **kw)
@@ -452,7 +456,7 @@ class BayesFit(BayesBase):
 def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int = 1000, tune: int = 1000,
           chains: int = 4, seed: int | None = None, sampler: str | None = None, progressbar: bool = True, *,
           method: str = "auto", target_accept: float | None = None, cores: int | None = None, init: str = "lmer",
-          weights=None, sample_prior: str | None = None, centred="auto", **kw) -> BayesFit:
+          weights=None, sample_prior: str | None = None, centred="auto", store_ranef: bool = True, **kw) -> BayesFit:
     """Fit a mixed model by NUTS, with lme4 formula syntax and weakly informative default priors.
 
     Parameters
@@ -460,8 +464,10 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
     formula : str
         lme4 formula, e.g. ``"Reaction ~ Days + (Days | Subject)"``.
     data : DataFrame
-    family : {"gaussian", "binomial", "bernoulli", "poisson", "negbinomial"}
-        Binomial responses as ``cbind(successes, failures)`` or a proportion with ``weights=``.
+    family : str or Family
+        ``"gaussian"``, ``"binomial"``, ``"bernoulli"``, ``"poisson"``, ``"negbinomial"``, ``"student"``, ``"lognormal"``,
+        ``"gamma"``, ``"inverse_gaussian"``, ``"beta"``, ``"cumulative"`` (an ordered Categorical response), or
+        ``hl.family(name, link=...)``.  Binomial: ``cbind(successes, failures)`` or a proportion with ``weights=``.
     priors : dict or list of Prior, optional
         Overrides of the defaults, e.g. ``{"b": hl.Prior("normal", mu=0, sigma=5),
         ("sd", "Subject"): hl.Prior("half_normal", sigma=20)}``; see :mod:`hierlm.engines.bayes.priors`.
@@ -473,11 +479,14 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
         error.  None draws one (stored in ``fit.idata.attrs["seed"]``).
     sampler : {None, "nutpie", "pymc", "numpyro", "blackjax", "nutpie-pymc"}
     progressbar : bool
-    method : {"auto", "joint", "marginal"}
-        ``"marginal"`` integrates the random effects out (Gaussian models whose bars share one
-        grouping factor, e.g. ``(Days | Subject)`` or ``(Days || Subject)``) and draws them exactly
-        afterwards; ``"joint"`` samples them with the other parameters; ``"auto"`` (default) picks
-        marginal where it applies.
+    method : {"auto", "marginal", "partial", "joint"}
+        ``"marginal"`` integrates the random effects out (any Gaussian model: one grouping factor,
+        or crossed, nested and several bars through a sparse Cholesky of their precision) and draws
+        them exactly afterwards; ``"partial"`` (Gaussian, several factors) integrates out those of
+        the factor with the most levels only and samples the others; ``"joint"`` samples them all
+        with the other parameters; ``"auto"`` (default) picks the route estimated fastest, from the
+        number of levels and the factor's fill (see :mod:`hierlm.engines.bayes.route`).  The choice
+        and its figures are in ``fit.settings["route"]`` and ``summary()``.
     target_accept : float, optional
         Target acceptance rate of NUTS; raise it (0.95, 0.99) after divergences.  Default 0.9 for
         the marginal route, 0.95 for the joint route when a grouping factor has fewer than 10
@@ -496,6 +505,14 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
         (r = L z); "auto" decides per block from the REML / ML fit (see :func:`.spec.choose_centring`).
         On the marginal route the effects are integrated out, so anything but "auto" only warns
         (the number of flags is checked on both routes).
+    store_ranef : bool, default True
+        ``False``: keep only the posterior mean and SD of every random effect (the
+        ``ranef_summary`` group of ``fit.idata``) instead of its draws, for models with many
+        levels (the draws of b take chains × draws × levels numbers).  ``ranef()`` and ``coef()``
+        then give the means (``ranef(intervals=True)`` a normal interval); ``ranef_draws()``,
+        predictions with random effects, ``fitted()``, ``posterior_predictive()`` and LOO need the
+        draws and say so.  The pointwise log-likelihood (for LOO) is not stored then, nor when
+        draws × observations exceed 10⁹.
     maxdepth : int, optional
         Maximum NUTS tree depth (default 10).
     mass_matrix : {"diag", "low_rank"}, optional
@@ -510,14 +527,14 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
     --------
     >>> import hierlm as hl
     >>> fit = hl.blmer("Reaction ~ Days + (Days | Subject)", hl.load_dataset("sleepstudy"), seed=1,
-    ...                progressbar=False)  # doctest: +SKIP
-    >>> fit.fixef()  # doctest: +SKIP
+    ...                progressbar=False)  # full draws: ~10 s with the first compile  # doctest: +SKIP
+    >>> fit.fixef()  # sampled digits differ a little between machines  # doctest: +SKIP
     """
     t0 = time.perf_counter()
     draws, tune, chains, seed, sample_prior = validate(draws, tune, chains, seed, sampler, method, target_accept,
-                                                        cores, init, sample_prior, kw)
+                                                        cores, init, sample_prior, kw, store_ranef)
     design, fam, resp = prepare(formula, data, family, weights)
-    prior_set = resolve_priors(design, fam.name, priors, resp)
+    prior_set = resolve_priors(design, fam, priors, resp)
     spec = S.build_spec(design, fam, resp, prior_set)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))
@@ -531,28 +548,18 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
         warnings.warn(notes[-1], HierlmWarning, stacklevel=2)
         sampler = "nutpie-pymc"
     kernel = sampler in (None, "nutpie")
-    if method == "marginal" and not (kernel and S.marginal_applies(spec)):
-        raise SamplingError("method='marginal' needs a Gaussian model whose random effects share one grouping factor "
-                            f"(this one: family '{fam.name}', {len(spec.blocks)} block(s)) and the default sampler; "
-                            "use method='joint'")
-    use_marginal = kernel and sample_prior != "only" and method != "joint" and S.marginal_applies(spec)
+    route = pick_route(spec, fam, method, kernel, sample_prior == "only", (tune + draws) * -(-chains // cores),
+                       draws * chains)
+    use_marginal = route.method == "marginal"  # (the partial route samples the other blocks: centring applies)
     start = start_values(design, fam, resp) if sample_prior != "only" else None
-    if isinstance(centred, str) and centred == "auto":
-        flags = None
-    elif isinstance(centred, (bool, np.bool_)):
-        flags = [bool(centred)] * len(spec.blocks)
-    else:
-        flags = list(centred)
-    if flags is not None and len(flags) != len(spec.blocks):
-        raise SamplingError(f"centred needs one flag per random-effects block ({len(spec.blocks)}: "
-                            f"{[b.label for b in spec.blocks]}), got {centred!r}")
+    flags = centring_flags(centred, spec)
     if use_marginal and flags is not None:
         notes.append(f"centred={centred!r} has no effect here: the random effects are integrated out (marginal "
                      "route), so there is nothing to centre; pass method='joint' to sample them centred")
         warnings.warn(notes[-1], HierlmWarning, stacklevel=2)
     if not use_marginal:
-        for b, c in zip(spec.blocks, flags if flags is not None else S.choose_centring(spec, start)):
-            b.centred = bool(c)
+        for k, (b, c) in enumerate(zip(spec.blocks, flags if flags is not None else S.choose_centring(spec, start))):
+            b.centred = bool(c) and k != route.collapsed  # the partial route integrates that block out
     if target_accept is None:  # small steps where funnels are likely: marginal (cheap) and few levels
         few = min(b.J for b in spec.blocks) < 10
         target_accept = 0.9 if use_marginal else 0.95 if few else 0.8
@@ -560,9 +567,10 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
     if use_marginal:  # a handful of parameters: a dense (low-rank) mass matrix is cheap and mixes far better
         kw.setdefault("mass_matrix", "low_rank")
     settings = dict(formula=design.formula.text, family=fam.name, draws=draws, tune=tune, chains=chains, seed=seed,
-                    sampler=sampler or "nutpie", method="marginal" if use_marginal else "joint", init=init,
+                    sampler=sampler or "nutpie", method=route.method, init=init,
                     target_accept=target_accept, cores=cores, sample_prior=sample_prior, notes=notes,
-                    centred=[b.label for b in spec.blocks if b.centred], **kw)
+                    centred=[b.label for b in spec.blocks if b.centred], route=route.record(),
+                    store_ranef=bool(store_ranef), **kw)
     t1 = time.perf_counter()
     # the sampling routes import numba and nutpie: loaded here, on the first fit, so `import hierlm` stays fast
     from ..engines.bayes import sample as sampling
@@ -570,9 +578,9 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
     if sample_prior == "only":
         run = sampling.prior_draws(spec, design, draws, chains, seed)
     else:
-        run = sampling.sample(spec, design, marginal=use_marginal, start=start if init == "lmer" else None,
+        run = sampling.sample(spec, design, route=route, start=start if init == "lmer" else None,
                               sampler=sampler, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-                              target_accept=target_accept, progressbar=progressbar, **kw)
+                              target_accept=target_accept, progressbar=progressbar, store_ranef=store_ranef, **kw)
         if sample_prior == "yes":
             run.extra_groups.update(sampling.prior_draws(spec, design, draws, chains, seed).extra_groups)
     settings["sampler_label"] = run.label
@@ -580,7 +588,8 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
     attrs = dict(seed=str(seed), method=settings["method"], sampler=settings["sampler"],
                  inference_library=settings["sampler_label"], hierlm_formula=design.formula.text, family=fam.name,
                  centred=json.dumps(settings["centred"]), hier_centre=json.dumps(spec.hier_centre))
-    tree = build_tree(spec, design, fam, resp, run.posterior, run.stats, attrs, run.extra_groups)
+    tree = build_tree(spec, design, fam, resp, run.posterior, run.stats, attrs, run.extra_groups,
+                      gaussian=sampling.gaussian_loglik(spec, design, resp) if fam.name == "gaussian" else None)
     fit = BayesFit(design, fam, resp, spec, tree, prior_set, settings,
                    timings=dict(setup_s=t1 - t0, sample_s=t2 - t1, posterior_s=time.perf_counter() - t2), model=run.model)
     if sample_prior != "only":

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..engines.bayes.posterior import effects
 from ..engines.bayes.pymc_model import build_model
+from ..errors import HierlmError
 from . import extract
 from .protocol import Fit, FitKind
 
@@ -46,6 +47,8 @@ class BayesBase(Fit):
         >>> b.kind
         FitKind(engine='bayesian', model='lmm')
         """
+        if self.family.is_ordinal:
+            return FitKind("bayesian", "ordinal")
         return FitKind("bayesian", "lmm" if self.family.name == "gaussian" else "glmm")
 
     # -- structure ----------------------------------------------------------------------------
@@ -132,7 +135,49 @@ class BayesBase(Fit):
     # -- draws --------------------------------------------------------------------------------
     @cached_property
     def _effects(self):
+        if not self.has_ranef_draws:
+            beta = self.posterior["beta"].values if "beta" in self.posterior else None
+            return beta, None
         return effects(self.spec, self.posterior)
+
+    @property
+    def has_ranef_draws(self) -> bool:
+        """Whether the draws of the random effects were kept (False for ``blmer(..., store_ranef=False)``).
+
+        Returns
+        -------
+        bool
+
+        Examples
+        --------
+        >>> b.has_ranef_draws
+        True
+        """
+        post = self.idata["posterior"]
+        return all(f"r_{b.v}" in post for b in self.spec.blocks)
+
+    def ranef_summary(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Posterior mean and SD of the random effects of every block, from the draws or the stored summary.
+
+        Returns
+        -------
+        list of (ndarray, ndarray)
+            Per block (``design.reterms`` order) the means and SDs, each (levels, q).
+
+        Examples
+        --------
+        >>> m, sd = b.ranef_summary()[0]
+        >>> m.shape, sd.shape
+        ((18, 2), (18, 2))
+        """
+        if self.has_ranef_draws:
+            out = []
+            for x in self.ranef_draws():
+                flat = x.reshape((-1,) + x.shape[2:])
+                out.append((flat.mean(0), flat.std(0, ddof=1)))
+            return out
+        summ = self.idata["ranef_summary"]
+        return [(summ[f"r_{b.v}_mean"].values, summ[f"r_{b.v}_sd"].values) for b in self.spec.blocks]
 
     def beta_draws(self) -> np.ndarray:
         """Draws of the fixed effects in lme4's order (``design.xnames``), on the original scale.
@@ -162,6 +207,11 @@ class BayesBase(Fit):
         >>> b.ranef_draws()[0].shape
         (2, 500, 18, 2)
         """
+        if not self.has_ranef_draws:
+            raise HierlmError("this fit kept only the posterior mean and SD of the random effects "
+                              "(blmer(..., store_ranef=False)), not their draws, which predictions with random "
+                              "effects, fitted values, posterior predictive draws and LOO need; refit with "
+                              "store_ranef=True, or use ranef() / ranef_summary() for the summaries")
         return self._effects[1]
 
     def sdcor_draws(self, k: int) -> tuple[np.ndarray, np.ndarray | None]:

@@ -15,7 +15,7 @@ from ..engines.bayes import diagnostics as dg
 from ..errors import SamplingWarning
 from . import extract
 
-__all__ = ["main_draws", "diagnostic_table", "singular_terms", "check_fit", "varcorr_table"]
+__all__ = ["check_fit", "diagnostic_table", "main_draws", "ranef_table", "singular_terms", "varcorr_table"]
 
 
 def main_draws(fit) -> tuple[np.ndarray, list[str]]:
@@ -29,10 +29,13 @@ def main_draws(fit) -> tuple[np.ndarray, list[str]]:
             i, j = np.triu_indices(b.q, 1)
             cols.append(cor[..., i, j])
             labels += [f"cor({b.label}: {b.terms[a]},{b.terms[c]})" for a, c in zip(i, j)]
-    d = fit.dispersion_draws()
-    if d is not None:
-        cols.append(d[..., None])
-        labels.append(fit.spec.disp_name)
+    post = fit.idata["posterior"]
+    if fit.spec.ncut:  # thresholds of a cumulative model (uncentred predictors, as ordinal::clmm)
+        cols.append(post["thresholds"].values)
+        labels += [f"Intercept[{t}]" for t in fit.spec.threshold_names]
+    for nm in fit.spec.aux_names:  # σ, ν, shape, φ
+        cols.append(post[nm].values[..., None])
+        labels.append(nm)
     return np.concatenate(cols, axis=-1), labels
 
 
@@ -119,7 +122,7 @@ def _singular_hint(fit) -> str:
 def varcorr_table(fit) -> pd.DataFrame:
     """lme4's ``as.data.frame(VarCorr(m))`` over the posterior: means plus ``Est.Error``, ``Q2.5``, ``Q97.5``."""
     covs = [c.reshape((-1,) + c.shape[2:]) for c in fit.covariance_draws()]
-    sig = fit.dispersion_draws().reshape(-1) if fit.family.has_dispersion else None
+    sig = fit.dispersion_draws().reshape(-1) if fit.spec.disp_name == "sigma" else None
     S = covs[0].shape[0]
     per_draw = [extract.varcorr_rows(fit.design, [c[s] for c in covs], None if sig is None else sig[s])
                 for s in range(S)]
@@ -132,3 +135,24 @@ def varcorr_table(fit) -> pd.DataFrame:
     q = np.quantile(sdcor, [0.025, 0.975], axis=0)
     frame["Q2.5"], frame["Q97.5"] = q[0], q[1]
     return frame
+
+
+def ranef_table(fit, intervals: bool = False):
+    """:meth:`BayesFit.ranef`: posterior means per grouping factor, or the long table with SDs and 95% intervals.
+
+    Without the draws (``store_ranef=False``) the interval is the normal one, mean ± 1.96 SD.
+    """
+    if not intervals:
+        means = ([x.mean(axis=(0, 1)) for x in fit.ranef_draws()] if fit.has_ranef_draws
+                 else [m for m, _ in fit.ranef_summary()])
+        return extract.ranef_frames(fit.design, means)
+    if fit.has_ranef_draws:
+        flat = [x.reshape((-1,) + x.shape[2:]) for x in fit.ranef_draws()]
+        qs = [np.quantile(f, [0.025, 0.975], axis=0) for f in flat]
+        est, err = [f.mean(0) for f in flat], [f.std(0, ddof=1) for f in flat]
+        lo, hi = [q[0] for q in qs], [q[1] for q in qs]
+    else:
+        summ = fit.ranef_summary()
+        est, err = [m for m, _ in summ], [s for _, s in summ]
+        lo, hi = [m - 1.959963984540054 * s for m, s in summ], [m + 1.959963984540054 * s for m, s in summ]
+    return extract.ranef_long(fit.design, {"Estimate": est, "Est.Error": err, "Q2.5": lo, "Q97.5": hi})

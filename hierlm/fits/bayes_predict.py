@@ -1,24 +1,49 @@
 """Posterior predictions of a :class:`~hierlm.fits.BayesFit`: expected responses (brms's
 ``posterior_epred``) with new levels drawn from the fitted population, and replicated responses
-(``posterior_predict``).  Functions of the fit, which its methods delegate to."""
+(``posterior_predict``).  Functions of the fit, which its methods delegate to.
+
+The expected response is g⁻¹(η) for most families, exp(η + σ²/2) for the lognormal, and the category
+probabilities for a cumulative model (``type="prob"``, or ``"response"``); the densities, means and
+draws of every family are :mod:`hierlm.engines.bayes.families`'.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..design import select_blocks
+from ..engines.bayes import families as F
 from ..engines.bayes.posterior import eta_chunks
 from ..errors import HierlmError
+from .bayes_families import aux_draws
 
 __all__ = ["mu_draws", "new_level_draws", "posterior_predictive", "predict", "predict_interval", "residuals"]
 
 
+def _response_scale(fit, eta: np.ndarray, sl, aux: dict) -> np.ndarray:
+    """Expected responses of the draws ``sl`` from their η (R's clamped g⁻¹ for the canonical four)."""
+    fam = fit.family
+    if fam.name in ("lognormal", "cumulative"):
+        return F.expected(fam.name, fam.link.name, eta, {k: v[sl] for k, v in aux.items()})
+    return fam.link.linkinv(eta)
+
+
 def mu_draws(fit, **kw) -> np.ndarray:
-    """Expected responses per draw, (chains, draws, n); ``kw`` as :func:`hierlm.design.linear_predictor`'s."""
+    """Expected responses per draw, (chains, draws, n) ((chains, draws, n, categories) for a cumulative
+    model); ``kw`` as :func:`hierlm.design.linear_predictor`'s."""
     beta, b = fit.beta_draws(), fit.ranef_draws()
     C, D = beta.shape[:2]
-    chunks = [fit.family.link.linkinv(eta) for _, eta in eta_chunks(fit.design, beta, b, **kw)]
-    return np.concatenate(chunks).reshape(C, D, -1)
+    aux = aux_draws(fit)
+    chunks = [_response_scale(fit, eta, sl, aux) for sl, eta in eta_chunks(fit.design, beta, b, **kw)]
+    out = np.concatenate(chunks)
+    return out.reshape((C, D) + out.shape[1:])
+
+
+def eta_draws(fit, **kw) -> np.ndarray:
+    """The linear predictor per draw, (chains, draws, n)."""
+    beta, b = fit.beta_draws(), fit.ranef_draws()
+    C, D = beta.shape[:2]
+    return np.concatenate([eta for _, eta in eta_chunks(fit.design, beta, b, **kw)]).reshape(C, D, -1)
 
 
 def predict(fit, newdata=None, re_form=None, allow_new_levels=False, kind="mean", type="response"):
@@ -34,22 +59,32 @@ def predict(fit, newdata=None, re_form=None, allow_new_levels=False, kind="mean"
     """
     if kind not in ("mean", "draws"):
         raise HierlmError(f"kind must be 'mean' or 'draws', not {kind!r}")
-    if type not in ("response", "link"):
-        raise HierlmError(f"type must be 'response' or 'link', not {type!r}")
+    ordinal = fit.family.is_ordinal
+    if type not in ("response", "link") + (("prob",) if ordinal else ()):
+        raise HierlmError(f"type must be 'response' or 'link'{', or prob' if ordinal else ''}, not {type!r}"
+                          + ("" if ordinal else " ('prob' is for family='cumulative')"))
     newb = new_level_draws(fit, newdata, re_form) if (allow_new_levels and newdata is not None) else None
     beta, b = fit.beta_draws(), fit.ranef_draws()
     C, D = beta.shape[:2]
-    chunks = [eta for _, eta in eta_chunks(fit.design, beta, b, newdata=newdata, re_form=re_form,
-                                           allow_new_levels=allow_new_levels, new_level_effects=newb)]
-    eta = np.concatenate(chunks).reshape(C, D, -1)
-    out = fit.family.link.linkinv(eta) if type == "response" else eta
+    aux = aux_draws(fit) if type != "link" else {}
+    chunks = [eta if type == "link" else _response_scale(fit, eta, sl, aux)
+              for sl, eta in eta_chunks(fit.design, beta, b, newdata=newdata, re_form=re_form,
+                                        allow_new_levels=allow_new_levels, new_level_effects=newb)]
+    out = np.concatenate(chunks)
+    out = out.reshape((C, D) + out.shape[1:])
+    index = newdata.index if newdata is not None else fit.design.rows
     if kind == "mean":
+        if out.ndim == 4:  # category probabilities: one column per category, as ClmmFit.predict(type="prob")
+            import pandas as pd
+
+            return pd.DataFrame(out.mean(axis=(0, 1)), index=index, columns=[str(v) for v in fit.spec.levels])
         return out.mean(axis=(0, 1))
     import xarray as xr
 
-    obs = [str(i) for i in (newdata.index if newdata is not None else fit.design.rows)]
-    return xr.DataArray(out, dims=("chain", "draw", "obs"),
-                        coords={"chain": np.arange(C), "draw": np.arange(D), "obs": obs}, name="prediction")
+    coords = {"chain": np.arange(C), "draw": np.arange(D), "obs": [str(i) for i in index]}
+    if out.ndim == 4:
+        coords["category"] = [str(v) for v in fit.spec.levels]
+    return xr.DataArray(out, dims=tuple(coords), coords=coords, name="prediction")
 
 
 
@@ -95,7 +130,8 @@ def posterior_predictive(fit):
     import xarray as xr
 
     r = fit.response
-    y = _replicate(fit, mu_draws(fit), r.trials, r.prior_weights, np.random.default_rng([int(fit.settings.get("seed", 0)), 1]))
+    y = _replicate(fit, eta_draws(fit), r.trials, r.prior_weights,
+                   np.random.default_rng([int(fit.settings.get("seed", 0)), 1]))
     post = fit.idata["posterior"]
     ds = xr.Dataset({"y": (("chain", "draw", "obs"), y)},
                     coords={"chain": post["chain"].values, "draw": post["draw"].values,
@@ -104,17 +140,13 @@ def posterior_predictive(fit):
     return ds
 
 
-def _replicate(fit, mu: np.ndarray, trials, weights, rng: np.random.Generator) -> np.ndarray:
-    """One replicated response per draw of μ (chains, draws, n), from the family with each draw's dispersion."""
-    fam = fit.family.name
-    if fam == "gaussian":
-        return rng.normal(mu, fit.dispersion_draws()[..., None] / np.sqrt(weights))
-    if fam in ("binomial", "bernoulli"):
-        return rng.binomial(np.round(trials).astype(np.int64), mu)
-    if fam == "poisson":
-        return rng.poisson(mu)
-    phi = fit.dispersion_draws()[..., None]
-    return rng.negative_binomial(phi, phi / (phi + mu))
+def _replicate(fit, eta: np.ndarray, trials, weights, rng: np.random.Generator) -> np.ndarray:
+    """One replicated response per draw of η (chains, draws, n), from the family with each draw's parameters
+    (category codes 0 … K−1 for a cumulative model)."""
+    C, D, n = eta.shape
+    aux = aux_draws(fit)
+    y = F.replicate(fit.family.name, fit.family.link.name, eta.reshape(C * D, n), aux, trials, weights, rng)
+    return y.reshape(C, D, n)
 
 
 def predict_interval(fit, newdata=None, interval="confidence", level=0.95, re_form=None, allow_new_levels=False,
@@ -140,13 +172,18 @@ def predict_interval(fit, newdata=None, interval="confidence", level=0.95, re_fo
         raise HierlmError(f"interval must be 'confidence' or 'prediction', not {interval!r}")
     if not (isinstance(level, (int, float)) and 0 < level < 1):
         raise HierlmError(f"level must be a number between 0 and 1 (e.g. 0.95), not {level!r}")
-    draws = predict(fit, newdata, re_form, allow_new_levels, "draws", type).values
+    if fit.family.is_ordinal:
+        raise HierlmError("intervals of an ordinal response are not defined; use predict(type='prob', kind='draws') "
+                          "for the posterior of every category's probability")
     if interval == "prediction":
         if type != "response":
             raise HierlmError("prediction intervals are on the response scale; use type='response'")
+        draws = predict(fit, newdata, re_form, allow_new_levels, "draws", "link").values
         n = draws.shape[-1]
         rng = np.random.default_rng([int(fit.settings.get("seed", 0)), 3])
         draws = _replicate(fit, draws, np.ones(n), np.ones(n), rng).astype(float)
+    else:
+        draws = predict(fit, newdata, re_form, allow_new_levels, "draws", type).values
     flat = draws.reshape(-1, draws.shape[-1])
     a = (1 - level) / 2
     lo, hi = np.quantile(flat, [a, 1 - a], axis=0)
@@ -167,9 +204,20 @@ def residuals(fit, type: str = "response") -> np.ndarray:
     (180,)
     """
     r, fam = fit.response, fit.family
+    if fam.is_ordinal:
+        raise HierlmError("a cumulative (ordinal) model has no residuals; use predict(type='prob') and the observed "
+                          "categories")
+    if type not in ("response", "pearson", "deviance"):
+        raise HierlmError(f"type must be 'response', 'pearson' or 'deviance', not {type!r}")
     mu = mu_draws(fit).mean(axis=(0, 1))
     if type == "response":
         return r.y - mu
+    if not fam.spec.glm:  # student, lognormal, beta: Pearson residuals from the family's variance
+        if type == "deviance":
+            raise HierlmError(f"deviance residuals are defined for GLM families; family '{fam.name}' has none. Use "
+                              "type='response' or 'pearson'")
+        aux = {k: float(np.mean(v)) for k, v in aux_draws(fit).items()}
+        return (r.y - mu) / np.sqrt(F.variance(fam.name, mu, aux))
     if type == "pearson":
         out = fam.pearson_residuals(r.y, mu, r.weights)
         return out / fit.sigma() if fam.has_dispersion else out

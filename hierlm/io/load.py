@@ -21,6 +21,8 @@ from ..engines.bayes.priors import Prior, PriorSet
 from ..engines.bayes.spec import build_spec
 from ..errors import HierlmError
 from ..fits import BayesFit, ClmmFit, GlmerFit, LmerFit
+from ..fits.bayes_families import is_extra
+from ..fits.bayes_families import prepare_response as extra_response
 from ..fits.lm import fit_glm, fit_lm
 from ..fits.ordinal import ordinal_response
 from ..fits.storage import design_signature
@@ -167,7 +169,11 @@ def _regression(folder, kind: str, design, meta: dict, arrays: dict):
 def _bayes(folder, meta: dict, design) -> BayesFit:
     where = f"'{folder}/hierlm.json'"
     info = _get(meta, "bayes", dict, where)
-    fam, resp = response_of(design, get_family(_get(info, "family", str, where), _link(info, where)))
+    fam = get_family(_get(info, "family", str, where), _link(info, where))
+    if is_extra(fam):  # a cumulative model's design has no intercept column; its response is category codes
+        design, resp = extra_response(design, fam)
+    else:
+        fam, resp = response_of(design, fam)
     try:
         priors = PriorSet([dict(r, prior=Prior(r["prior"]["dist"], **r["prior"]["params"]))
                            for r in _get(info, "priors", list, where)])

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 6. Generalised linear mixed models: proportions and counts
+# # 6. Generalised linear mixed models: proportions, counts, reaction times and ratings
 #
 # When the response is a count of successes out of n trials, or a count of events, a normal
 # model is the wrong tool: the variance depends on the mean and the response cannot be negative.
@@ -419,6 +419,124 @@ plt.show()
 # *population* curve — individual chicks scatter far more, because of the brood and location
 # effects and the negative-binomial noise.
 #
+# ## Part 3. Reaction times: lognormal, Gamma or Student-t?
+#
+# Reaction times are positive and skewed to the right: a few slow responses stretch the upper tail,
+# and the spread grows with the mean. A normal model ignores both. Three families are common in
+# psycholinguistics and cognitive psychology:
+#
+# | family | model | effects | spread |
+# | --- | --- | --- | --- |
+# | `lognormal` | log y ~ Normal(η, σ) | on log(ms): e^b is a ratio | SD ∝ mean |
+# | `gamma`, log link | y ~ Gamma(shape, mean e^η) | on log(ms): e^b is a ratio | SD ∝ mean, skew 2/√shape |
+# | `student` | y ~ Student-t(ν, η, σ) | in ms | constant, heavy tails (ν small) absorb outliers |
+#
+# `blmer` fits all three with the same formula (`hl.glmer` fits the Gamma one by lme4's Laplace
+# approximation; the lognormal is `lmer` on log y). Here on sleepstudy's reaction times: the
+# average reaction time of each subject on each of ten days of sleep deprivation.
+
+# %%
+sleep = hl.load_dataset("sleepstudy")
+RT = "Reaction ~ Days + (Days | Subject)"
+rt_fits = {}
+for name, fam in [("lognormal", "lognormal"), ("Gamma (log)", hl.family("gamma", link="log")),
+                  ("Student-t", "student")]:
+    rt_fits[name] = hl.blmer(RT, sleep, family=fam, draws=DRAWS, tune=TUNE, seed=SEED, progressbar=False)
+rt_fits["Gamma (log)"].summary()
+
+# %% [markdown]
+# The Gamma model's coefficients are on the log scale: e^0.034 ≈ 1.035, reaction times grow by about
+# 3.5% per day of sleep deprivation; `shape` is the Gamma's shape (its coefficient of variation is
+# 1/√shape). `hl.glmer` fits the same model by maximum likelihood:
+
+# %%
+hl.glmer(RT, sleep, family=hl.family("gamma", link="log")).fixef()
+
+# %% [markdown]
+# Which family predicts new reaction times best? The three likelihoods are all densities of the
+# reaction time itself (the lognormal's includes the Jacobian of the log), so their expected log
+# predictive densities are comparable, and `hl.compare` ranks them by PSIS-LOO:
+
+# %%
+hl.compare(*rt_fits.values(), names=list(rt_fits))
+
+# %% [markdown]
+# The Student-t fit estimates few degrees of freedom — the tails are heavier than normal: a handful
+# of very slow days (subject 332 on day 9, for instance) would pull a normal or lognormal fit around,
+# and the t fit downweights them:
+
+# %%
+rt_fits["Student-t"].diagnostics().loc[["b_Days", "sigma", "nu"]]
+
+# %%
+fig = hl.plot_ppc(rt_fits["Gamma (log)"], num_samples=40)
+plt.show()
+
+# %% [markdown]
+# On the response scale all three describe the same slowing. `predict(type="response")` gives the
+# expected reaction time — for the lognormal e^(η + σ²/2), the mean of a lognormal, not e^η (its
+# median):
+
+# %%
+days = pd.DataFrame({"Days": [0, 9], "Subject": ["new", "new"]})
+pd.DataFrame({name: f.predict(days, re_form="~0") for name, f in rt_fits.items()}, index=["day 0", "day 9"])
+
+# %% [markdown]
+# ## Part 4. A Likert item: an ordinal (cumulative) mixed model
+#
+# In the verbal aggression data (`VerbAgg`), 316 people said whether they would react to 24
+# frustrating situations by cursing, scolding or shouting: *no*, *perhaps* or *yes*. The answer is
+# **ordered** but not numeric — the distance from *no* to *perhaps* need not equal the distance from
+# *perhaps* to *yes*. A cumulative (proportional-odds) model keeps the order and nothing more: a latent
+# propensity η = Xβ + b_person + b_item, and thresholds α₁ < α₂ that cut it into the categories,
+#
+# P(answer ≤ k) = logit⁻¹(α_k − η).
+#
+# Positive coefficients push the answer towards *yes*. `hl.glmer(..., family="cumulative")` fits it
+# as `ordinal::clmm` does (Laplace); `hl.blmer(..., family="cumulative")` with brms's
+# parametrisation and priors (thresholds ~ Student-t(3, 0, 2.5)). The response must be an ordered
+# pandas Categorical.
+
+# %%
+va = hl.load_dataset("VerbAgg")
+va["resp"] = pd.Categorical(va["resp"], categories=["no", "perhaps", "yes"], ordered=True)
+LIKERT = "resp ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)"
+clm = hl.glmer(LIKERT, va, family="cumulative")
+clm.thresholds()
+
+# %%
+bclm = hl.blmer(LIKERT, va, family="cumulative", draws=DRAWS, tune=TUNE, seed=SEED, progressbar=False)
+d = bclm.diagnostics()
+pd.concat({"clmm (ML)": pd.concat([clm.thresholds()["Estimate"], clm.fixef()["Estimate"]]),
+           "blmer (posterior mean)": pd.Series(d["Estimate"].to_numpy()[[5, 6, 0, 1, 2, 3, 4]],
+                                               index=list(clm.thresholds().index) + list(clm.fixef().index)),
+           "posterior SD": pd.Series(d["Est.Error"].to_numpy()[[5, 6, 0, 1, 2, 3, 4]],
+                                     index=list(clm.thresholds().index) + list(clm.fixef().index))}, axis=1)
+
+# %% [markdown]
+# The two fits agree. Shouting is much less likely to be endorsed than cursing (β = −1.9 on the
+# latent logit scale), and what people *would* do (`situself`: a situation where they are to blame)
+# gets fewer *yes* answers than situations where someone else is to blame.
+#
+# Coefficients on a latent scale are hard to read; category probabilities are not.
+# `predict(type="prob")` gives them, here for a typical person and item (`re_form="~0"`):
+
+# %%
+grid = pd.DataFrame({"btype": ["curse", "scold", "shout"] * 2, "situ": ["other"] * 3 + ["self"] * 3,
+                     "Gender": "F", "Anger": 20, "id": "1", "item": "S1WantCurse"})
+probs = bclm.predict(grid, re_form="~0", type="prob")
+probs.index = [f"{b}, {s}" for b, s in zip(grid["btype"], grid["situ"])]
+probs
+
+# %%
+fig = hl.plot_ppc(bclm)
+plt.show()
+
+# %% [markdown]
+# The posterior predictive check of an ordinal response compares the frequencies of the categories:
+# the bars are the observed shares of *no*, *perhaps* and *yes*, the points the replicated data sets'
+# shares with their 95% intervals.
+#
 # ## Summary
 #
 # * `hl.glmer(formula, data, family=...)` is lme4's Laplace GLMM; `hl.blmer(..., family=...)` the
@@ -429,6 +547,10 @@ plt.show()
 #   new groups — which is not the same as a typical group on a curved link.
 # * Check count models for overdispersion; a negative binomial or an observation-level random
 #   effect absorbs it. LOO (`hl.compare`) compares the Bayesian fits; mind the Pareto-k warnings.
+# * Reaction times: `family="lognormal"`, `hl.family("gamma", link="log")` or `"student"` (heavy
+#   tails); their LOO values are comparable because all three are densities of the raw response.
+# * Ordered answers (Likert items): `family="cumulative"` with an ordered Categorical response —
+#   thresholds in place of an intercept, `predict(type="prob")` for the category probabilities.
 #
 # **Exercises.** (1) Add an observation-level random effect to cbpp
 # (`cbpp["obs"] = range(len(cbpp))`, `+ (1 | obs)`): is there overdispersion? (2) Compute rate

@@ -66,7 +66,7 @@ def test_bad_sample_prior(sleep, value):
 
 
 @pytest.mark.parametrize("kw, match", [
-    (dict(method="laplace"), "method must be 'auto', 'joint' or 'marginal', not 'laplace'"),
+    (dict(method="laplace"), "method must be 'auto', 'marginal', 'partial' or 'joint', not 'laplace'"),
     (dict(init="zero"), "init must be 'lmer'"),
     (dict(cores=0), "cores must be a whole number >= 1"),
     (dict(seed=-3), r"seed must be None or a whole number from 0 to 2\*\*63 - 1, got -3"),
@@ -92,7 +92,7 @@ def test_centred_on_marginal_route_warns(sleep):
 # -- family -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("family, match", [
     ("gama", r"unknown family 'gama'.*Did you mean 'gamma'"),
-    ("Gamma", "blmer cannot fit family 'gamma'"),
+    (hl.family("cumulative", link="cloglog"), "the link 'cloglog' of family 'cumulative' is not available in blmer"),
     (None, r"family must be one of .* \(a string\), not None"),
     (3, r"family must be one of .* not 3"),
 ])
@@ -103,7 +103,7 @@ def test_unknown_family(sleep, family, match):
 
 # -- priors -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("priors, match", [
-    ({"bb": P("normal", sigma=1)}, r"unknown prior class 'bb'; use one of Intercept, b, sd, cor, sigma, shape. "
+    ({"bb": P("normal", sigma=1)}, r"unknown prior class 'bb'; use one of Intercept, b, sd, cor, sigma, shape, nu, phi. "
                                    r"Did you mean 'b'\?"),
     ({("sd", "Subjct"): P("half_normal", sigma=1)}, r"no grouping factor 'Subjct'; the model has \['Subject'\]. "
                                                     r"Did you mean 'Subject'\?"),
@@ -112,7 +112,7 @@ def test_unknown_family(sleep, family, match):
     ({("cor", "Subject", "Days"): P("lkj", eta=2)}, r"is too long: use \('cor', group\)"),
     ({("b", "Days", "x"): P("normal", sigma=1)}, "class 'b' takes at most a term"),
     ({("sigma", "Subject"): P("exponential", lam=1)}, "class 'sigma' is a single parameter"),
-    ({"shape": P("exponential", lam=1)}, "'shape' is the negative-binomial shape"),
+    ({"shape": P("exponential", lam=1)}, "'shape' is the shape of the negbinomial, gamma and inverse_gaussian families"),
     ({("b", "(Intercept)"): P("normal", sigma=1)}, "class 'Intercept' \\(on centred predictors\\)"),
     ({"sd": P("normal", sigma=1)}, r"cannot go on class 'sd' \(values positive\); use half_normal"),
     ({"cor": P("normal", sigma=1)}, "cannot go on class 'cor' \\(values corr\\); use lkj"),
@@ -135,7 +135,8 @@ def test_bad_priors(sleep, priors, match):
 
 
 def test_sigma_prior_on_a_glmm(counts):
-    with pytest.raises(hl.HierlmError, match="'sigma' is the residual SD of the Gaussian family; this family has none"):
+    with pytest.raises(hl.HierlmError, match="'sigma' is the residual scale of the gaussian, student and lognormal "
+                                            "families; this family has none"):
         _blmer("y ~ x + (1 | g)", counts, family="poisson", priors={"sigma": P("exponential", lam=1)})
 
 

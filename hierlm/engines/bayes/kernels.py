@@ -4,6 +4,8 @@ Model class (one compiled kernel for all of them)::
 
     η = offset + X β + Σ_k Σ_t Z_k[:, t] r_k[g_k, t]
     y ~ Normal(η, σ/√w) | Binomial(N, logit⁻¹ η) | Poisson(exp η) | NegBinomial(exp η, φ)
+        | the families and links of :mod:`.family_kernels` (binary probit / cloglog, Student-t,
+          lognormal, Gamma, inverse Gaussian, beta, cumulative), with their own parameters last
     β_c ~ prior_c (Intercept on centred columns; b)
     block k: L_k ~ LKJCholeskyCov(q_k, η_k, sd priors)   (q_k = 1: sd ~ prior, log scale)
              non-centred: z_k ~ N(0, 1), r_k = z_k L_kᵀ;   centred: r_k ~ MvNormal(0, L_k L_kᵀ)
@@ -22,6 +24,8 @@ import numba
 import numpy as np
 from numba import njit
 
+from . import family_kernels as fk
+from .families import fam_code, link_code
 from .kernel_parts import (
     FM,
     HALF_LOG_2PI,
@@ -42,13 +46,14 @@ from .kernel_parts import (
     voidptr,
 )
 from .shear import shear_fwd, shear_T
-from .spec import FAMILY_CODE
 
-__all__ = ["H_FAM", "c_logp", "logp_grad", "pack"]
+__all__ = ["H_FAM", "c_logp", "gaussian_pointwise", "logp_grad", "pack"]
 
 # header of ``ints``
 H_FAM, H_N, H_P, H_K, H_NDIM, H_DISP, H_NB = range(7)
-HDR = 8
+# the families of .family_kernels: link code, offset and number of their parameters in x, offset of their priors in fl
+H_LINK, H_AUX, H_NAUX, H_AUXF = range(7, 11)
+HDR = 12
 # per block record in ``ints``
 B_Q, B_J, B_CENT, B_ZOFF, B_XOFF, B_BOFF, B_ONES, B_FOFF = range(8)
 BREC = 8
@@ -118,6 +123,11 @@ def logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, tr):
     elif fam == 3:
         lphi = x[di]
         phi = math.exp(lphi)
+    link, xa, na = ints[H_LINK], ints[H_AUX], ints[H_NAUX]
+    par = np.zeros(fk.C0 + 4 + na)
+    gpar = np.zeros(na + 1)
+    if fam >= fk.FIRST_EXTRA:
+        fk.aux_begin(fam, x, xa, na, par)
     for r in range(n):
         e = off[r]
         for c in range(p):
@@ -148,6 +158,9 @@ def logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, tr):
             mu = math.exp(e)
             llik += yr * e - mu
             d = yr - mu
+        elif fam >= fk.FIRST_EXTRA:
+            ll_r, d = fk.row_loglik(fam, link, yr, e, tr[r], par, gpar, na)
+            llik += ll_r
         else:
             lmp = _logaddexp(e, lphi)  # log(μ + φ)
             frac = math.exp(e - lmp)   # μ / (μ + φ)
@@ -177,6 +190,8 @@ def logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, tr):
         grad[di] += phi * (gphi + n * (lphi + 1.0 - digamma(phi)))
     else:
         lp += llik
+    if fam >= fk.FIRST_EXTRA:
+        lp += fk.aux_end(fam, x, grad, xa, na, fl, ints[H_AUXF], par, gpar)
     if di >= 0:
         lp += positive_prior(x, grad, fl, REC * p, di)
 
@@ -266,7 +281,9 @@ def loglik_constant(spec) -> float:
     if spec.family in ("binomial", "bernoulli"):
         N = spec.trials
         return float(np.sum(gammaln(N + 1) - gammaln(y + 1) - gammaln(N - y + 1)))
-    return float(-np.sum(gammaln(y + 1)))
+    if spec.family in ("poisson", "negbinomial"):
+        return float(-np.sum(gammaln(y + 1)))
+    return 0.0  # the families of .family_kernels: their rows carry every constant
 
 
 def pack(spec, shear=None) -> tuple[dict, int]:
@@ -299,7 +316,11 @@ def pack(spec, shear=None) -> tuple[dict, int]:
         fl += block_record(b)
         zoff += b.q
         boff += b.J * b.q
-    ints[:7] = [FAMILY_CODE[spec.family], n, p, K, ndim, ndim - 1 if spec.disp_name else -1, boff]
+    code = fam_code(spec.family, spec.link)
+    extra = [(sl.start, sl.stop - sl.start) for _, sl, _, kind, _ in lay if kind in ("thres", "disp")]
+    ints[7:11] = [link_code(spec.link), extra[0][0] if extra else ndim, sum(m for _, m in extra), len(fl)]
+    fl += prior_records(spec.thres_priors + spec.aux_priors) if code >= fk.FIRST_EXTRA else []
+    ints[:7] = [code, n, p, K, ndim, ndim - 1 if code < fk.FIRST_EXTRA and spec.disp_name else -1, boff]
     Zs = [b.Z for b in spec.blocks] or [np.zeros((n, 0))]
     data = dict(
         ints=ints, fl=np.asarray(fl, float), y=spec.y, X=spec.X,
@@ -319,3 +340,31 @@ def pack(spec, shear=None) -> tuple[dict, int]:
 def kernel_args(data: dict) -> tuple:
     """Arguments of :func:`logp_grad` after ``x`` and ``grad``."""
     return tuple(data[k] for k in ("ints", "fl", "y", "X", "G", "Z", "off", "w", "tr"))
+
+
+@njit(cache=True, fastmath=FM)
+def gaussian_pointwise(beta, R, sigma, X, off, G, Z, zoff, qs, boff, y, lpw, pw, out):
+    """Gaussian log-likelihood of every row for S draws (the ``log_likelihood`` group, for LOO).
+
+    ``beta`` (S, p) with X (n, p) as lme4 orders it; ``R`` (S, nb) the random effects of all blocks
+    stacked (block k at ``boff[k]``, level-major, ``qs[k]`` terms), ``sigma`` (S,); ``lpw`` = log of the
+    prior weights ``pw``.  ``out`` (S, n) receives −½[log(2πσ²/w) + w(y − η)²/σ²].
+    """
+    S = beta.shape[0]
+    n = X.shape[0]
+    p = X.shape[1]
+    K = G.shape[0]
+    for s in range(S):
+        s2 = sigma[s] * sigma[s]
+        ls = math.log(2.0 * math.pi * s2)
+        for r in range(n):
+            e = off[r]
+            for c in range(p):
+                e += X[r, c] * beta[s, c]
+            for k in range(K):
+                q = qs[k]
+                base = boff[k] + G[k, r] * q
+                for t in range(q):
+                    e += Z[r, zoff[k] + t] * R[s, base + t]
+            d = y[r] - e
+            out[s, r] = -0.5 * (ls - lpw[r] + pw[r] * d * d / s2)

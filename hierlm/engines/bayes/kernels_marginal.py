@@ -43,7 +43,7 @@ from .kernel_parts import (
     voidptr,
 )
 
-__all__ = ["c_logp", "draw_z", "expand_draws", "marg_logp_grad", "marginal_keep", "pack_marginal"]
+__all__ = ["c_logp", "draw_z", "expand_draws", "marg_logp_grad", "marginal_keep", "pack_marginal", "z_chunks"]
 META = 12
 
 
@@ -333,3 +333,21 @@ def expand_draws(spec, Xm: np.ndarray, d: dict, seed: int) -> np.ndarray:
         parts += [Xm[..., xo:xo + b.m], Z[..., qo:qo + b.q].reshape(C, D, -1)]
         xo, qo = xo + b.m, qo + b.q
     return np.concatenate(parts + [Xm[..., xo:]], axis=-1)
+
+
+def z_chunks(spec, Xm: np.ndarray, d: dict, seed: int, chunk: int = 256):
+    """Exact draws of z, ``chunk`` draws at a time: yields ``(chain, draw slice, Z (S, Q))`` with Z block-major
+    (block k's levels, each its q_k terms), from the same random numbers as :func:`expand_draws`."""
+    C, D, _ = Xm.shape
+    q, J = int(d["ints"][2]), spec.blocks[0].J
+    for c in range(C):
+        rng = np.random.default_rng([seed, c, 7919])
+        for s0 in range(0, D, chunk):
+            s1 = min(D, s0 + chunk)
+            E = rng.standard_normal((s1 - s0, J, q))
+            Z = draw_z(np.ascontiguousarray(Xm[c, s0:s1]), E, d["ints"], d["A"], d["ZX"], d["Zy"], d["b0"])
+            parts, qo = [], 0
+            for b in spec.blocks:
+                parts.append(Z[..., qo:qo + b.q].reshape(s1 - s0, -1))
+                qo += b.q
+            yield c, slice(s0, s1), np.concatenate(parts, axis=1)

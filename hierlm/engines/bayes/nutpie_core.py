@@ -85,7 +85,7 @@ def _progress(lib, progressbar: bool, cores: int):
 
 def run_nuts(logp_address: int, user_data: int, keepalive, ndim: int, init, *, draws: int, tune: int, chains: int,
              cores: int, seed: int, target_accept: float = 0.8, progressbar: bool = False, mass_matrix: str = "diag",
-             **settings):
+             transform=None, **settings):
     """Sample with nutpie's NUTS (diagonal mass matrix adaptation).
 
     Parameters
@@ -99,12 +99,16 @@ def run_nuts(logp_address: int, user_data: int, keepalive, ndim: int, init, *, d
     ndim : int
     init : callable
         ``init(seed) -> ndarray (ndim,)`` initial point of a chain.
+    transform : callable, optional
+        ``transform(chain, draws (draws, ndim)) -> ndarray``, applied to each chain's kept draws as
+        they are read (e.g. to summarise the random effects instead of storing them); its results
+        are stacked instead of the draws.
     settings
         Further nutpie settings (``maxdepth``, ...).
 
     Returns
     -------
-    draws : ndarray (chains, draws, ndim)
+    draws : ndarray (chains, draws, ndim), or the stacked results of ``transform``
     stats : dict of ndarray (chains, draws)
     """
     import pyarrow as pa
@@ -137,18 +141,28 @@ def run_nuts(logp_address: int, user_data: int, keepalive, ndim: int, init, *, d
         raise SamplingError(f"the NUTS sampler stopped: {err}. This usually means the log density is not finite at "
                             "the initial point; try init='random' or check the data for extreme values") from err
     draw_batches, stat_batches = results.get_arrow_trace()
-    xs, stats = [], {}
-    for db, sb in zip(draw_batches, stat_batches):
+    draw_batches = list(draw_batches)
+    del results
+    out, stats, got = None, {}, []
+    for c, sb in enumerate(stat_batches):
+        db = draw_batches[c]
         col = pa.array(db.column("__x"))
         arr = col.flatten().to_numpy(zero_copy_only=False).reshape(len(col), ndim)
-        tuning = pa.array(sb.column("tuning")).to_numpy(zero_copy_only=False).astype(bool)
-        xs.append(arr[~tuning])
+        keep = ~pa.array(sb.column("tuning")).to_numpy(zero_copy_only=False).astype(bool)
+        got.append(int(keep.sum()))
+        if got[-1] == draws and c < chains:
+            kept = arr[keep] if transform is None else transform(c, arr[keep])
+            if out is None:  # one array for all chains: no second copy of the draws
+                out = np.empty((chains,) + kept.shape, kept.dtype)
+            out[c] = kept
+        del arr, col, db
+        draw_batches[c] = None  # the chain's Arrow buffers go as soon as they are copied
         for name, ours in STAT_NAMES.items():
             if name in sb.column_names:
-                stats.setdefault(ours, []).append(pa.array(sb.column(name)).to_numpy(zero_copy_only=False)[~tuning])
-    if len(xs) != chains or any(len(x) != draws for x in xs):
-        raise SamplingError(f"sampling was interrupted: got {[len(x) for x in xs]} draws per chain")
-    return np.stack(xs), {k: np.stack(v) for k, v in stats.items()}
+                stats.setdefault(ours, []).append(pa.array(sb.column(name)).to_numpy(zero_copy_only=False)[keep])
+    if len(got) != chains or any(g != draws for g in got):
+        raise SamplingError(f"sampling was interrupted: got {got} draws per chain")
+    return out, {k: np.stack(v) for k, v in stats.items()}
 
 
 def default_cores(chains: int) -> int:

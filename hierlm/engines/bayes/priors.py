@@ -47,6 +47,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...design import get_family
 from ...errors import HierlmError, suggest
 
 __all__ = ["Prior", "PriorSet", "resolve_priors", "DISTS", "CLASSES"]
@@ -66,7 +67,7 @@ _ALIASES = {"gaussian": "normal", "studentt": "student_t", "student": "student_t
             "halfnormal": "half_normal", "halfstudentt": "half_student_t", "half_t": "half_student_t",
             "halfcauchy": "half_cauchy", "exp": "exponential", "lkjcorr": "lkj"}
 CLASSES = {"Intercept": "real", "b": "real", "sd": "positive", "cor": "corr", "sigma": "positive",
-           "shape": "positive"}
+           "shape": "positive", "nu": "positive", "phi": "positive"}
 
 
 def _canonical(dist: str) -> str:
@@ -289,9 +290,10 @@ def _normalise_user(priors) -> list[tuple[tuple, Prior]]:
             if not isinstance(pr, Prior) or pr.class_ is None:
                 raise HierlmError("a list of priors must hold Prior objects with class_ set, e.g. "
                                   "Prior('normal', mu=0, sigma=5, class_='b', term='Days')")
-            key = {"b": (pr.class_, pr.term), "sd": (pr.class_, pr.group, pr.term),
+            key = {"b": (pr.class_, pr.term), "Intercept": (pr.class_, pr.term), "sd": (pr.class_, pr.group, pr.term),
                    "cor": (pr.class_, pr.group)}.get(pr.class_, (pr.class_,))
-            if pr.class_ not in ("b", "sd") and pr.term is not None or pr.class_ not in ("sd", "cor") and pr.group:
+            if pr.class_ not in ("b", "sd", "Intercept") and pr.term is not None \
+                    or pr.class_ not in ("sd", "cor") and pr.group:
                 raise HierlmError(f"{pr}: class '{pr.class_}' takes "
                                   + {"b": "a term but no group", "cor": "a group but no term"}.get(
                                       pr.class_, "neither a group nor a term"))
@@ -308,10 +310,11 @@ def _normalise_user(priors) -> list[tuple[tuple, Prior]]:
             raise HierlmError(f"unknown prior class {cls!r}; use one of {', '.join(CLASSES)}."
                               f"{suggest(str(cls), CLASSES)}")
         group, term = None, None
-        if cls == "b":
+        if cls in ("b", "Intercept") and len(key) > 1 and (cls == "b" or key[1] is not None):
             if len(key) > 2:
-                raise HierlmError(f"prior key {key!r}: class 'b' takes at most a term, e.g. ('b', 'Days')")
-            term = key[1] if len(key) > 1 else None
+                raise HierlmError(f"prior key {key!r}: class '{cls}' takes at most a term, e.g. ('b', 'Days') or "
+                                  "('Intercept', '2|3') for one threshold of a cumulative model")
+            term = key[1]
         elif cls in ("sd", "cor"):
             if len(key) > (3 if cls == "sd" else 2):
                 raise HierlmError(f"prior key {key!r} is too long: use ('{cls}', group"
@@ -335,30 +338,84 @@ def _normalise_user(priors) -> list[tuple[tuple, Prior]]:
     return out
 
 
-def resolve_priors(design, family: str, priors=None, resp=None) -> PriorSet:
+#: derivative of the link at μ, for the delta-method scale of the linear predictor
+_LINK_SLOPE = {"identity": lambda m: 1.0, "log": lambda m: 1.0 / m, "inverse": lambda m: -1.0 / m**2,
+               "1/mu^2": lambda m: -2.0 / m**3}
+
+
+def _default_scales(fam, y: np.ndarray, offset: np.ndarray) -> tuple[float, float, float]:
+    """Centre and scale of the linear predictor, and the response's scale, for the default priors.
+
+    Gaussian and identity-link Student-t: mean and SD of y − offset.  Lognormal: mean and SD of
+    log y − offset.  Gamma, inverse Gaussian and Student-t with another link: g(ȳ) − mean(offset) and the
+    delta-method SD s_y |g'(ȳ)| (the coefficient of variation for the log link).  Every other
+    family: 0 and 1 on its link scale (log-odds, log-rate, latent scale).
+    """
+    name, link = fam.name, fam.link.name
+    if name == "gaussian" or (name == "student" and link == "identity"):
+        yc = y - offset
+        s = _sd(yc)
+        return float(np.mean(yc)), s, s
+    if name == "lognormal":
+        ly = np.log(y) - offset
+        s = _sd(ly, "the log response")
+        return float(np.mean(ly)), s, s
+    if name in ("gamma", "inverse_gaussian", "student"):
+        m, s = float(np.mean(y)), _sd(y)
+        centre = float(fam.link.linkfun(np.array([m]))[0] - np.mean(offset))
+        return centre, s * abs(_LINK_SLOPE[link](m)), s
+    return 0.0, 1.0, 1.0
+
+
+def _family_priors(fam, y: np.ndarray, s_resp: float, levels) -> list[dict]:
+    """Default priors of the family's own parameters and of the thresholds of a cumulative model.
+
+    σ: exponential(1 / s) with s the SD of the response (of log y for the lognormal); ν: brms's
+    gamma(2, 0.1); Gamma shape, inverse-Gaussian shape λ, beta precision φ: gamma(2, 0.5 / m̂) with
+    m̂ the moment estimate from the response alone (ȳ²/s², ȳ³/s², ȳ(1 − ȳ)/s² − 1), so the prior
+    mean is 4 m̂ and its central 95% [0.48 m̂, 11 m̂]; thresholds: brms's student_t(3, 0, 2.5).
+    """
+    name = fam.name
+    rows = [dict(key=("Intercept", None, f"{levels[j]}|{levels[j + 1]}"),
+                 prior=Prior("student_t", nu=3.0, mu=0.0, sigma=2.5)) for j in range(len(levels) - 1)]
+    if name in ("gaussian", "student", "lognormal"):
+        rows.append(dict(key=("sigma", None, None), prior=Prior("exponential", lam=1.0 / s_resp)))
+    if name == "student":
+        rows.append(dict(key=("nu", None, None), prior=Prior("gamma", alpha=2.0, beta=0.1)))
+    if name == "negbinomial":
+        rows.append(dict(key=("shape", None, None), prior=Prior("exponential", lam=1.0)))
+    if name in ("gamma", "inverse_gaussian", "beta"):
+        m, v = float(np.mean(y)), _sd(y) ** 2
+        mom = {"gamma": m * m / v, "inverse_gaussian": m**3 / v, "beta": max(m * (1 - m) / v - 1.0, 0.1)}[name]
+        rows.append(dict(key=("phi" if name == "beta" else "shape", None, None),
+                         prior=Prior("gamma", alpha=2.0, beta=float(0.5 / mom))))
+    return rows
+
+
+def resolve_priors(design, family, priors=None, resp=None) -> PriorSet:
     """Defaults for ``design`` and ``family``, overridden by the user's ``priors``.
 
     Parameters
     ----------
     design : hierlm.design.Design
-    family : str
-        hierlm family name.
+    family : str or hierlm.design.Family
+        The family (with its link: the defaults of Gamma, inverse-Gaussian and Student-t models are
+        scaled on the link's scale).
     priors : dict or list of Prior, optional
     resp : hierlm.design.GlmResponse, optional
-        Canonical response (for the Gaussian scale of y).
+        Canonical response (for the scale of y).
 
     Returns
     -------
     PriorSet
     """
-    gaussian = family == "gaussian"
-    y = (resp.y if resp is not None else np.asarray(design.y, float)) - (design.offset if gaussian else 0)
-    sy = _sd(y) if gaussian else 1.0
+    fam = get_family(family)
+    y = resp.y if resp is not None else np.asarray(design.y, float)
+    centre, sy, s_resp = _default_scales(fam, np.asarray(y, float), design.offset)
     names = list(design.xnames)
     rows: list[dict] = []
     if "(Intercept)" in names:
-        rows.append(dict(key=("Intercept", None, None), prior=Prior("normal", mu=float(np.mean(y)) if gaussian else 0.0,
-                                                                     sigma=2.5 * sy)))
+        rows.append(dict(key=("Intercept", None, None), prior=Prior("normal", mu=centre, sigma=2.5 * sy)))
     for j, nm in enumerate(names):
         if nm != "(Intercept)":
             scale = 2.5 * sy / _sd(design.X[:, j], f"'{nm}'")
@@ -369,10 +426,9 @@ def resolve_priors(design, family: str, priors=None, resp=None) -> PriorSet:
             rows.append(dict(key=("sd", t.label, term), prior=Prior("half_normal", sigma=2.5 * sy / s_k)))
         if t.ncols > 1:
             rows.append(dict(key=("cor", t.label, None), prior=Prior("lkj", eta=1.0)))
-    if gaussian:
-        rows.append(dict(key=("sigma", None, None), prior=Prior("exponential", lam=1.0 / sy)))
-    if family == "negbinomial":
-        rows.append(dict(key=("shape", None, None), prior=Prior("exponential", lam=1.0)))
+    levels = list(design.response_value.levels) if fam.is_ordinal else []
+    extra = _family_priors(fam, np.asarray(y, float), s_resp, levels)
+    rows = [r for r in extra if r["key"][0] == "Intercept"] + rows + [r for r in extra if r["key"][0] != "Intercept"]
     for r in rows:
         r["source"] = "default"
     group_of = {t.label: t.group for t in design.reterms}
@@ -403,12 +459,21 @@ def resolve_priors(design, family: str, priors=None, resp=None) -> PriorSet:
 
 def _no_such_parameter(key, rows, design) -> str:
     cls, grp, term = key
-    if cls == "Intercept":
+    if cls == "Intercept" and not any(r["key"][0] == "Intercept" for r in rows):
         return "the model has no intercept, so there is no 'Intercept' prior to set"
+    if cls == "Intercept":
+        terms = [r["key"][2] for r in rows if r["key"][0] == "Intercept"]
+        return f"prior {key!r}: no threshold '{term}'; the thresholds are {terms}.{suggest(str(term), terms)}"
     if cls == "sigma":
-        return "'sigma' is the residual SD of the Gaussian family; this family has none"
+        return ("'sigma' is the residual scale of the gaussian, student and lognormal families; this family has "
+                "none")
     if cls == "shape":
-        return "'shape' is the negative-binomial shape; set it only with family='negbinomial'"
+        return ("'shape' is the shape of the negbinomial, gamma and inverse_gaussian families; this family has "
+                "none")
+    if cls == "nu":
+        return "'nu' is the degrees of freedom of family='student'; this family has none"
+    if cls == "phi":
+        return "'phi' is the precision of family='beta'; this family has none"
     if cls == "b" and term == "(Intercept)":
         return "set the intercept's prior with the class 'Intercept' (on centred predictors), not ('b', '(Intercept)')"
     have = [r["key"] for r in rows if r["key"][0] == cls]

@@ -5,8 +5,10 @@ kernel's draws *are* draws of this model: ``fit.model`` is a real ``pymc.Model``
 predictive checks, ``pm.sample`` with another NUTS implementation (``sampler="pymc"``,
 ``"numpyro"``, ``"blackjax"``, ``"nutpie-pymc"``) and for priors the kernel cannot evaluate.
 Names (brms-like): ``Intercept`` (centred predictors), ``b``, ``beta`` (lme4's fixed effects),
-``sd_<g>``, ``chol_<g>``, ``cor_<g>``, ``z_<g>``, ``r_<g>`` (random effects), ``sigma``, ``shape``,
-and the observed ``y``; coords carry lme4's names of terms, groups and levels.
+``sd_<g>``, ``chol_<g>``, ``cor_<g>``, ``z_<g>``, ``r_<g>`` (random effects), the family's own
+parameters (``sigma``, ``nu``, ``shape``, ``phi``), for a cumulative model the ordered thresholds
+``Intercept`` (centred predictors) and ``thresholds`` (``ordinal::clmm``'s α), and the observed ``y``;
+coords carry lme4's names of terms, groups, levels and thresholds.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def coords_of(spec, rows=None) -> dict:
         c[f"{b.label}_term"] = list(b.terms)
         if b.q > 1:
             c[f"{b.label}_term2"] = list(b.terms)
+    if spec.ncut:
+        c["threshold"] = spec.threshold_names
     c["obs"] = [str(r) for r in (range(spec.n) if rows is None else rows)]
     return c
 
@@ -46,7 +50,15 @@ def dims_of(spec) -> dict:
         if b.q > 1:
             d[f"cor_{b.v}"] = (term, f"{b.label}_term2")
             d[f"chol_{b.v}"] = (f"chol_{b.v}_dim_0",)
+    if spec.ncut:
+        d["Intercept"] = d["thresholds"] = ("threshold",)
     return d
+
+
+def _f64(params: dict) -> dict:
+    """Prior parameters as float64 numpy scalars: pytensor folds Python floats that float32 holds exactly
+    (2.5, 0.1) into float32 constants, and log(2.5) in float32 is off by 3e-8."""
+    return {k: np.float64(v) if isinstance(v, float) else v for k, v in params.items()}
 
 
 def _vector(pm, pt, priors, name=None, **kw):
@@ -58,7 +70,7 @@ def _vector(pm, pt, priors, name=None, **kw):
         return cls(name, **params, **kw) if name else cls.dist(**params, shape=len(priors))
 
     def stacked(*args, size=None):
-        return pt.stack([pr.pymc_class().dist(**pr.params) for pr in priors])
+        return pt.stack([pr.pymc_class().dist(**_f64(pr.params)) for pr in priors])
 
     if name:
         return pm.CustomDist(name, dist=stacked, signature="->(n)", ndim_supp=1, **kw)
@@ -76,7 +88,7 @@ def build_model(spec, rows=None):
         parts = []
         if spec.has_intercept:
             pr = spec.beta_priors[0]
-            parts.append(pr.pymc_class()("Intercept", **pr.params).reshape((1,)))
+            parts.append(pr.pymc_class()("Intercept", **_f64(pr.params)).reshape((1,)))
         rest = spec.beta_priors[int(spec.has_intercept):]
         b = None
         if rest:
@@ -108,12 +120,76 @@ def build_model(spec, rows=None):
                 z = pm.Normal(f"z_{v}", 0.0, 1.0, dims=lev_term)
                 r = pm.Deterministic(f"r_{v}", z @ L.T, dims=lev_term)
             eta = eta + (pt.as_tensor(blk.Z) * r[blk.g]).sum(axis=-1)
-        disp = None
-        if spec.disp_name:
-            pr = spec.disp_prior
-            disp = pr.pymc_class()(spec.disp_name, **pr.params)
-        _likelihood(pm, pt, spec, eta, disp)
+        cut = None
+        if spec.ncut:
+            from pymc.distributions.transforms import ordered
+
+            start = np.linspace(-1.5, 1.5, spec.ncut) if spec.ncut > 1 else np.zeros(1)
+            raw = _vector(pm, pt, spec.thres_priors, "Intercept", dims="threshold", transform=ordered,
+                          initval=start)
+            # the identity on the sampler's (ordered) values; forward draws from the prior (independent draws
+            # of each threshold) come out sorted, which for equal priors is the prior restricted to the order
+            cut = pt.sort(raw)
+            shift = pt.dot(spec.xmean, b) if b is not None else 0.0
+            pm.Deterministic("thresholds", cut + shift, dims="threshold")
+        aux = {nm: pr.pymc_class()(nm, **_f64(pr.params)) for nm, pr in zip(spec.aux_names, spec.aux_priors)}
+        if spec.family in ("gaussian", "negbinomial", "poisson") or (spec.family in ("binomial", "bernoulli")
+                                                                      and spec.link in ("logit", "")):
+            _likelihood(pm, pt, spec, eta, aux.get(spec.disp_name))
+        else:
+            _likelihood_extra(pm, pt, spec, eta, aux, cut)
     return model
+
+
+def _ndtr(pt, x):
+    """Φ(x) with a float64 constant (``pm.math.invprobit`` folds √2 in float32: 3e-8 relative error)."""
+    return 0.5 * pt.erfc(-x * pt.constant(np.asarray(0.5**0.5, dtype="float64")))
+
+
+def _linkinv(pm, pt, link: str, eta):
+    """μ = g⁻¹(η) in pytensor."""
+    if link == "identity":
+        return eta
+    if link == "log":
+        return pt.exp(eta)
+    if link == "inverse":
+        return 1.0 / eta
+    if link == "1/mu^2":
+        return 1.0 / pt.sqrt(eta)
+    if link == "logit":
+        return pm.math.invlogit(eta)
+    if link == "probit":
+        return _ndtr(pt, eta)
+    return -pt.expm1(-pt.exp(eta))  # cloglog
+
+
+def _likelihood_extra(pm, pt, spec, eta, aux, cut) -> None:
+    """The observed ``y`` of the families and links beyond the canonical four (PyMC's distributions)."""
+    fam, y, link = spec.family, spec.y, spec.link
+    if fam == "cumulative":  # P(y <= k) = F(c_k - η); category probabilities as differences
+        F = pm.math.invlogit if link == "logit" else (lambda v: _ndtr(pt, v))
+        cum = F(cut[None, :] - eta[:, None])
+        n = np.ones((len(y), 1))
+        p = pt.concatenate([cum[:, :1], cum[:, 1:] - cum[:, :-1], n - cum[:, -1:]], axis=1)
+        pm.Categorical("y", p=p, observed=y.astype(np.int64), dims="obs")
+        return
+    mu = _linkinv(pm, pt, link, eta)
+    if fam == "bernoulli":
+        pm.Bernoulli("y", p=mu, observed=y.astype(np.int64), dims="obs")
+    elif fam == "binomial":
+        pm.Binomial("y", n=np.round(spec.trials).astype(np.int64), p=mu, observed=y.astype(np.int64), dims="obs")
+    elif fam == "student":
+        pm.StudentT("y", nu=aux["nu"], mu=mu, sigma=aux["sigma"], observed=y, dims="obs")
+    elif fam == "lognormal":
+        pm.LogNormal("y", mu=eta, sigma=aux["sigma"], observed=y, dims="obs")
+    elif fam == "gamma":
+        pm.Gamma("y", alpha=aux["shape"], beta=aux["shape"] / mu, observed=y, dims="obs")
+    elif fam == "inverse_gaussian":
+        pm.Wald("y", mu=mu, lam=aux["shape"], observed=y, dims="obs")
+    elif fam == "beta":
+        pm.Beta("y", alpha=mu * aux["phi"], beta=(1.0 - mu) * aux["phi"], observed=y, dims="obs")
+    else:
+        raise SamplingError(f"the mirror model has no likelihood for family '{fam}'")
 
 
 def _likelihood(pm, pt, spec, eta, disp) -> None:

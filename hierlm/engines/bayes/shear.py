@@ -84,8 +84,8 @@ def _index(spec, label: str) -> int:
     return next(k for k, b in enumerate(spec.blocks) if b.label == label)
 
 
-def auto_shear(spec) -> dict:
-    """Choose the shear for ``spec`` (centred random-intercept blocks only).
+def auto_shear(spec, exclude: tuple = ()) -> dict:
+    """Choose the shear for ``spec`` (centred random-intercept blocks only; blocks in ``exclude`` take no part).
 
     * a centred block nested in a coarser random-intercept block is centred on it (the finest such
       parent, centred or not);
@@ -95,8 +95,8 @@ def auto_shear(spec) -> dict:
     Returns ``{block label: {"parent": label | None, "cols": [kernel column indices]}}``, also
     stored as ``spec.hier_centre``.
     """
-    cand = [b for b in spec.blocks if b.centred and b.ones]
-    ones = [b for b in spec.blocks if b.ones]
+    cand = [b for k, b in enumerate(spec.blocks) if b.centred and b.ones and k not in exclude]
+    ones = [b for k, b in enumerate(spec.blocks) if b.ones and k not in exclude]
     hc = {}
     for a in cand:
         parents = [b for b in ones if b is not a and level_map(a, b) is not None]
@@ -120,9 +120,10 @@ def auto_shear(spec) -> dict:
     return hc
 
 
-def shear_arrays(spec) -> tuple[np.ndarray, np.ndarray]:
-    """``(sh, shf)`` records of ``spec.hier_centre`` for the kernel (parents first)."""
-    lay, _ = spec.layout()
+def shear_arrays(spec, layout: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(sh, shf)`` records of ``spec.hier_centre`` for the kernel (parents first), on ``layout``
+    (default :meth:`Spec.layout`; the collapsed route passes its own)."""
+    lay = spec.layout()[0] if layout is None else layout
     uoff = {k: sl.start for _, sl, _, kind, k in lay if kind in ("r", "z")}
     sdidx = {k: sl.start for _, sl, _, kind, k in lay if kind == "sd"}
     bidx = {b.label: k for k, b in enumerate(spec.blocks)}

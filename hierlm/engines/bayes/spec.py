@@ -4,10 +4,13 @@ The unconstrained vector is laid out exactly as the mirror model's ``value_vars`
 
     [Intercept] [b (fixed effects other than the intercept)]
     per block k: [sd_<g>_log__ (q = 1) | chol_<g>_cholesky-cov-packed__ (q > 1)] [z_<g> | r_<g>]
-    [sigma_log__ (Gaussian) | shape_log__ (negative binomial)]
+    [Intercept_ordered__ (cumulative: the thresholds)]
+    [the family's own parameters: sigma_log__, nu_log__, shape_log__, phi_log__ (:data:`.families.AUX`)]
 
 ``Intercept`` is the intercept of the model with centred predictor columns (brms's parametrisation);
-the lme4 intercept is ``Intercept − Σ mean(x_j) b_j``.  Blocks are non-centred (``z``, with
+the lme4 intercept is ``Intercept − Σ mean(x_j) b_j``.  A cumulative model has no intercept column:
+its ``Intercept`` is the vector of ordered thresholds at centred predictors (brms's), and the
+thresholds of the uncentred model (``ordinal::clmm``'s α) are ``Intercept + Σ mean(x_j) b_j``.  Blocks are non-centred (``z``, with
 ``r = z Lᵀ``) unless the data inform each level strongly, in which case they are centred
 (``r ~ N(0, Σ)``): :func:`choose_centring` decides from the REML / ML estimates (the frequentist
 engine's solution, passed in as :class:`StartValues`) and falls back to moment guesses.
@@ -23,6 +26,7 @@ import numpy as np
 from scipy.special import chdtri
 
 from ...design import Design, Family, GlmResponse
+from .families import FAMILY_CODES, aux_names
 from .priors import Prior, PriorSet
 
 __all__ = [
@@ -37,7 +41,7 @@ __all__ = [
     "var_name",
 ]
 
-FAMILY_CODE = {"gaussian": 0, "binomial": 1, "bernoulli": 1, "poisson": 2, "negbinomial": 3}
+FAMILY_CODE = FAMILY_CODES
 
 
 def var_name(label: str) -> str:
@@ -113,6 +117,10 @@ class Spec:
     blocks: list
     disp_prior: Prior | None
     hier_centre: dict = field(default_factory=dict)
+    link: str = ""
+    levels: list = field(default_factory=list)
+    aux_priors: list = field(default_factory=list)
+    thres_priors: list = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -123,14 +131,33 @@ class Spec:
         return self.X.shape[1]
 
     @property
+    def aux_names(self) -> tuple[str, ...]:
+        """The family's own positive parameters (``sigma``, ``nu``, ``shape``, ``phi``), in layout order."""
+        return aux_names(self.family)
+
+    @property
     def disp_name(self) -> str | None:
-        return {"gaussian": "sigma", "negbinomial": "shape"}.get(self.family)
+        """The first of :attr:`aux_names` (σ, the shape, φ), or None."""
+        names = self.aux_names
+        return names[0] if names else None
+
+    @property
+    def ncut(self) -> int:
+        """Number of thresholds of a cumulative model (categories − 1), 0 otherwise."""
+        return max(len(self.levels) - 1, 0) if self.family == "cumulative" else 0
+
+    @property
+    def threshold_names(self) -> list[str]:
+        """``ordinal``'s names of the thresholds: ``1|2``, ``2|3``, …"""
+        lv = [str(v) for v in self.levels]
+        return [f"{lv[j]}|{lv[j + 1]}" for j in range(self.ncut)]
 
     def layout(self) -> tuple[list[tuple], int]:
         """``[(name, slice, shape, kind, block index), ...]`` and the dimension.
 
         Names are the mirror model's variable names; kinds are ``Intercept``, ``b``, ``sd``,
-        ``chol``, ``z``, ``r`` and ``disp``.
+        ``chol``, ``z``, ``r``, ``thres`` (the thresholds of a cumulative model) and ``disp`` (each of
+        the family's own parameters).
         """
         out, pos = [], 0
 
@@ -150,14 +177,16 @@ class Spec:
             else:
                 add(f"chol_{b.v}", b.m, (b.m,), "chol", k)
             add(("r_" if b.centred else "z_") + b.v, b.J * b.q, (b.J, b.q), "r" if b.centred else "z", k)
-        if self.disp_name:
-            add(self.disp_name, 1, (), "disp")
+        if self.ncut:
+            add("Intercept", self.ncut, (self.ncut,), "thres")
+        for name in self.aux_names:
+            add(name, 1, (), "disp")
         return out, pos
 
     def value_var_names(self) -> list[str]:
         """The mirror model's ``value_vars`` names, in layout order."""
         lay, _ = self.layout()
-        suffix = {"sd": "_log__", "chol": "_cholesky-cov-packed__", "disp": "_log__"}
+        suffix = {"sd": "_log__", "chol": "_cholesky-cov-packed__", "disp": "_log__", "thres": "_ordered__"}
         return [name + suffix.get(kind, "") for name, _, _, kind, _ in lay]
 
 
@@ -180,6 +209,12 @@ class StartValues:
         Fitted means (GLMMs).
     nb_theta : float or None
         Negative-binomial shape.
+    aux : dict or None
+        The family's own parameters by name (``sigma``, ``nu``, ``shape``, ``phi``).
+    thresholds : ndarray or None
+        Thresholds of a cumulative model (uncentred predictors, as ``ordinal::clmm``'s α).
+    weights : ndarray or None
+        Information about η per row (:func:`.families.info_weights`), for the centring rule.
     """
 
     beta: np.ndarray
@@ -189,6 +224,9 @@ class StartValues:
     sigma: float = 1.0
     mu: np.ndarray | None = None
     nb_theta: float | None = None
+    aux: dict | None = None
+    thresholds: np.ndarray | None = None
+    weights: np.ndarray | None = None
 
 
 def build_spec(design: Design, fam: Family, resp: GlmResponse, priors: PriorSet) -> Spec:
@@ -202,6 +240,9 @@ def build_spec(design: Design, fam: Family, resp: GlmResponse, priors: PriorSet)
     if has_icpt and X.shape[1] > 1:
         xmean[1:] = X[:, 1:].mean(axis=0)
         X[:, 1:] -= xmean[1:]
+    elif fam.is_ordinal and X.shape[1]:  # the thresholds play the intercept's part: centre every column
+        xmean[:] = X.mean(axis=0)
+        X -= xmean
     beta_priors = ([priors.get("Intercept")] if has_icpt else []) + [priors.get("b", None, names[j])
                                                                        for j in order[int(has_icpt):]]
     blocks = []
@@ -211,15 +252,18 @@ def build_spec(design: Design, fam: Family, resp: GlmResponse, priors: PriorSet)
             g=np.ascontiguousarray(t.index, dtype=np.int64), Z=np.ascontiguousarray(t.values, dtype=float),
             sd_priors=[priors.get("sd", t.label, c) for c in t.columns],
             eta=priors.get("cor", t.label).params["eta"] if t.ncols > 1 else 1.0))
-    disp = {"gaussian": "sigma", "negbinomial": "shape"}.get(fam.name)
+    aux = aux_names(fam.name)
     y = resp.successes if fam.name in ("binomial", "bernoulli") else resp.y
+    levels = list(design.response_value.levels) if fam.is_ordinal else []
+    thres = [f"{levels[j]}|{levels[j + 1]}" for j in range(len(levels) - 1)]
     return Spec(
         family=fam.name, y=np.ascontiguousarray(y, dtype=float),
         trials=np.ascontiguousarray(resp.trials, dtype=float),
         weights=np.ascontiguousarray(resp.prior_weights, dtype=float),
         offset=np.ascontiguousarray(design.offset, dtype=float), X=np.ascontiguousarray(X),
         xnames=names, order=order, xmean=xmean, has_intercept=has_icpt, beta_priors=beta_priors, blocks=blocks,
-        disp_prior=priors.get(disp) if disp else None)
+        disp_prior=priors.get(aux[0]) if aux else None, link=fam.link.name, levels=levels,
+        aux_priors=[priors.get(a) for a in aux], thres_priors=[priors.get("Intercept", None, t) for t in thres])
 
 
 def marginal_applies(spec: Spec) -> bool:
@@ -257,6 +301,8 @@ def choose_centring(spec: Spec, freq: StartValues | None = None) -> list[bool]:
     else:
         covs, s2, mu, theta = _moment_guesses(spec)
     w = _glm_weights(spec, mu, theta) if mu is not None else spec.weights
+    if freq is not None and freq.weights is not None:  # the families beyond the canonical four
+        w, s2 = np.asarray(freq.weights, float), 1.0
     info = _nested_information(spec, covs, w / s2)
     out = []
     for k, (b, S) in enumerate(zip(spec.blocks, covs)):
@@ -338,6 +384,8 @@ def _support_point(spec: Spec) -> np.ndarray:
             x[sl] = spec.beta_priors[0].params.get("mu", 0.0)
         elif kind == "b":
             x[sl] = [pr.params.get("mu", 0.0) for pr in spec.beta_priors[int(spec.has_intercept):]]
+        elif kind == "thres":
+            x[sl] = ordered_coords(np.linspace(-1.5, 1.5, spec.ncut) if spec.ncut > 1 else np.zeros(1))
     return x
 
 
@@ -383,10 +431,19 @@ def init_point(spec: Spec, seed: int, freq: StartValues | None = None) -> np.nda
                 scale[sl] = 0.3 * np.tile(np.sqrt(np.maximum(np.diag(covs[k]), 1e-4)), spec.blocks[k].J)
             x[sl] = np.asarray(b, float).ravel()
         elif kind == "disp":
-            val = freq.sigma if spec.family == "gaussian" else (freq.nb_theta or 1.0)
+            val = (freq.aux or {}).get(name) or (freq.sigma if spec.family == "gaussian" else (freq.nb_theta or 1.0))
             x[sl] = math.log(max(val, 1e-6))
             scale[sl] = 0.1
+        elif kind == "thres":
+            c = np.asarray(freq.thresholds, float) - float(spec.xmean @ bk)  # thresholds at centred predictors
+            x[sl], scale[sl] = ordered_coords(c), 0.05
     return x + rng.uniform(-1, 1, ndim) * scale
+
+
+def ordered_coords(c: np.ndarray) -> np.ndarray:
+    """Increasing thresholds → PyMC's ``ordered`` coordinates (the first, then log differences)."""
+    c = np.asarray(c, float)
+    return np.concatenate([c[:1], np.log(np.maximum(np.diff(c), 1e-3))])
 
 
 def _safe_chol(S: np.ndarray, block: Block) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...design import make_design, response_of
-from . import cache, kernels, kernels_marginal, shear
+from . import cache, kernels, kernels_collapsed, kernels_marginal, kernels_sparse, shear
 from . import spec as S
 from .diagnostics import ess_bulk  # noqa: F401  (scipy pieces used after sampling)
 from .priors import resolve_priors
@@ -50,6 +50,30 @@ def warmup(verbose: bool = True) -> float:
     x = np.zeros(ndim)
     kernels_marginal.marg_logp_grad(x, np.zeros(ndim), *kernels_marginal.marginal_args(d))
     kernels_marginal.expand_draws(sp, x[None, None, :], d, 0)
+    for f in ("y ~ x + (1 | g) + (1 | h)", "y ~ x + (x | g) + (1 | h)"):  # scalar and block paths of the sparse kernel
+        sp = _spec(f, data)
+        d, ndim = kernels_sparse.pack_sparse(sp)
+        x = np.zeros(ndim)
+        kernels_sparse.sparse_logp_grad(x, np.zeros(ndim), *kernels_sparse.sparse_args(d))
+        for _ in kernels_sparse.expand_sparse(sp, x[None, None, :], d, 0):
+            pass
+    sp = _spec("y ~ x + (1 | g) + (1 | h)", data)  # the partial route (block g integrated out), with a shear
+    for b in sp.blocks:
+        b.centred = True
+    sp.blocks[0].centred = False
+    shear.auto_shear(sp, exclude=(0,))
+    arrays = shear.shear_arrays(sp, kernels_collapsed.collapsed_layout(sp, 0))
+    d, ndim = kernels_collapsed.pack_collapsed(sp, 0, arrays)
+    args = tuple(d[k] for k in ("ints", "fl", "y", "X", "G", "Z", "off", "w", "A"))
+    x = np.zeros(ndim)
+    kernels_collapsed.coll_logp_grad(x, np.zeros(ndim), *args)
+    kernels_collapsed.draw_collapsed(x[None, :], np.zeros((1, sp.blocks[0].J, 1)), *args)
+    kernels_collapsed.c_logp.address  # noqa: B018
+    for dtype in (np.float64, np.float32):  # the pointwise log-likelihood (float32 for large fits)
+        kernels.gaussian_pointwise(np.zeros((1, 2)), np.zeros((1, 8)), np.ones(1), np.zeros((40, 2)), np.zeros(40),
+                                   np.zeros((1, 40), np.int64), np.ones((40, 1)), np.zeros(1, np.int64),
+                                   np.ones(1, np.int64), np.zeros(1, np.int64), np.zeros(40), np.zeros(40),
+                                   np.ones(40), np.empty((1, 40), dtype))
     sp = _spec("k ~ x + (1 | g) + (1 | h)", data, "poisson")
     for b in sp.blocks:
         b.centred = True

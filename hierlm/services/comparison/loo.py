@@ -38,7 +38,9 @@ __all__ = ["ComparisonTable", "LooResult", "compare", "loo", "waic"]
 # families whose likelihoods are densities with respect to the same measure
 _LIKELIHOOD_KIND = {"gaussian": "a density of a continuous response", "poisson": "a probability of a count",
                     "negbinomial": "a probability of a count", "binomial": "a probability of successes",
-                    "bernoulli": "a probability of successes"}
+                    "bernoulli": "a probability of successes", "cumulative": "a probability of a category"}
+for _fam in ("student", "lognormal", "gamma", "inverse_gaussian", "beta"):  # densities of y itself (not of log y)
+    _LIKELIHOOD_KIND[_fam] = _LIKELIHOOD_KIND["gaussian"]
 _OPTIONS = ("ic", "names", "max_refits", "k_threshold", "method", "refit_kwargs")
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 

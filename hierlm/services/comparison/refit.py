@@ -24,8 +24,10 @@ from dataclasses import replace
 import numpy as np
 
 from ...design import GlmResponse
+from ...engines.bayes.families import pointwise
 from ...errors import HierlmError, SamplingWarning
 from ...fits import blmer
+from ...fits.bayes_families import aux_draws, is_extra
 from ...fits.protocol import is_fit
 
 __all__ = ["RefitLog", "RefitWrapper", "heldout_loglik", "prior_overrides", "refit_without"]
@@ -129,7 +131,7 @@ def refit_without(fit, drop, log: RefitLog | None = None, **overrides):
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SamplingWarning)
-        new = blmer(fit.formula, fit.design.data.iloc[keep], family=fit.family.name, priors=prior_overrides(fit),
+        new = blmer(fit.formula, fit.design.data.iloc[keep], family=fit.family, priors=prior_overrides(fit),
                     sampler=None if sampler in (None, "nutpie") else sampler, progressbar=False,
                     method=method if method in ("joint", "marginal") else "auto",
                     weights=None if w is None else w[keep], **kw)
@@ -162,8 +164,15 @@ def heldout_loglik(refit, fit, rows) -> np.ndarray:
     """
     rows = np.atleast_1d(np.asarray(rows))
     newdata = fit.design.data.iloc[rows]
-    mu = refit.predict(newdata, allow_new_levels=True, kind="draws").values
     r = fit.response
+    if is_extra(refit.family):  # the families and links beyond the canonical four: their numpy densities
+        eta = refit.predict(newdata, allow_new_levels=True, kind="draws", type="link").values
+        C, D, m = eta.shape
+        y = (r.successes if refit.family.name in ("binomial", "bernoulli") else r.y)[rows]
+        ll = pointwise(refit.family.name, refit.family.link.name, y, r.trials[rows], eta.reshape(C * D, m),
+                       aux_draws(refit))
+        return ll.reshape(C, D, m)
+    mu = refit.predict(newdata, allow_new_levels=True, kind="draws").values
     resp = GlmResponse(y=r.y[rows], trials=r.trials[rows], prior_weights=r.prior_weights[rows])
     fam = refit.family
     disp_name = refit.spec.disp_name

@@ -27,7 +27,9 @@ def plot_ppc(fit, kind: str = "density", num_samples: int = 50, stat: str = "std
     """Posterior predictive check: the observed response against replicated data sets.
 
     Uses the fit's posterior predictive draws (``fit.posterior_predictive()`` is run first when
-    ``fit.idata`` has none) and arviz-plots: ``plot_ppc_dist`` for ``"density"`` and ``"hist"``
+    ``fit.idata`` has none).  An ordinal response (``family="cumulative"``) is shown as category
+    frequencies: the observed proportions as bars, the replicated ones as their mean and 95% interval.
+    Otherwise arviz-plots draws it: ``plot_ppc_dist`` for ``"density"`` and ``"hist"``
     (the observed distribution in black over ``num_samples`` replicated ones),
     ``plot_ppc_tstat`` for ``"stat"`` (the distribution of a statistic over the replicates, the
     observed value marked).
@@ -66,6 +68,8 @@ def plot_ppc(fit, kind: str = "density", num_samples: int = 50, stat: str = "std
     if "posterior_predictive" not in fit.idata.children:
         fit.posterior_predictive()
     yname = deparse(fit.design.formula.response)
+    if fit.family.is_ordinal and kind != "stat":
+        return _ppc_categories(fit, yname)
     if kind == "stat":
         pc = azp.plot_ppc_tstat(fit.idata, var_names=["y"], t_stat=stat)
         what = f"{stat} of the replicated data sets against the observed {stat}"
@@ -86,6 +90,34 @@ def plot_ppc(fit, kind: str = "density", num_samples: int = 50, stat: str = "std
     ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper right")
     label = fit_label(fit).replace("posterior", "prior draws") if source == "prior" else fit_label(fit)
     fig.suptitle(f"{source.capitalize()} predictive check of {yname}: {label}\n{what}", fontsize=11)
+    return fig
+
+
+def _ppc_categories(fit, yname: str):
+    """Category frequencies of an ordinal response: the observed ones as bars, the replicated ones as the
+    posterior-predictive mean with its 95% interval (bayesplot's ``ppc_bars``)."""
+    levels = [str(v) for v in fit.spec.levels]
+    K = len(levels)
+    y = np.asarray(fit.idata["observed_data"]["y"].values, int)
+    rep = np.asarray(fit.idata["posterior_predictive"]["y"].values, int)
+    rep = rep.reshape(-1, rep.shape[-1])
+    freq = np.stack([np.bincount(r, minlength=K) for r in rep]) / rep.shape[1]
+    obs = np.bincount(y, minlength=K) / len(y)
+    lo, hi = np.quantile(freq, [0.025, 0.975], axis=0)
+    fig, ax = plt.subplots(figsize=(7.0, 3.8), layout="constrained")
+    pos = np.arange(K)
+    ax.bar(pos, obs, color="0.75", edgecolor="k", width=0.7, label="observed")
+    mean = freq.mean(axis=0)
+    source = "prior" if fit.settings.get("sample_prior") == "only" else "posterior"
+    ax.errorbar(pos, mean, yerr=[mean - lo, hi - mean], fmt="o", color="C0", capsize=4,
+                label=f"{source} predictive (mean, 95%)")
+    ax.set_xticks(pos, levels)
+    ax.set_xlabel(yname)
+    ax.set_ylabel("proportion of observations")
+    ax.legend(fontsize=8, frameon=False, loc="upper right")
+    label = fit_label(fit).replace("posterior", "prior draws") if source == "prior" else fit_label(fit)
+    fig.suptitle(f"{source.capitalize()} predictive check of {yname}: {label}\ncategory frequencies over "
+                 f"{rep.shape[0]} replicated data sets", fontsize=11)
     return fig
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...engines.bayes.route import describe
 from ...fits.bayes_draws import diagnostic_table
 from .summary import Summary
 
@@ -12,6 +13,14 @@ __all__ = ["bayes_summary"]
 _COLS = ["Estimate", "Est.Error", "l-95% CI", "u-95% CI", "Rhat", "Bulk_ESS", "Tail_ESS"]
 _LINKS = {"gaussian": "mu = identity; sigma = identity", "binomial": "mu = logit", "bernoulli": "mu = logit",
           "poisson": "mu = log", "negbinomial": "mu = log; shape = identity"}
+
+
+def _links(fit) -> str:
+    """brms's ``Links:`` line: the family's link for μ, identity for its other parameters."""
+    fam = fit.family
+    if fam.name in _LINKS and fam.canonical:
+        return _LINKS[fam.name]
+    return "; ".join([f"mu = {fam.link.name}"] + [f"{a} = identity" for a in fit.spec.aux_names])
 
 
 def _table(diag: pd.DataFrame, labels: list[str], names: list[str]) -> pd.DataFrame:
@@ -37,7 +46,7 @@ def bayes_summary(fit) -> Summary:
     fam = fit.family.name
     head = [
         f" Family: {fam} ",
-        f"  Links: {_LINKS.get(fam, 'mu = identity')} ",
+        f"  Links: {_links(fit)} ",
         f"Formula: {fit.formula} ",
         f"   Data: data (Number of observations: {fit.nobs()}) ",
         f"  Draws: {C} chains, each with iter = {D + tune}; warmup = {tune}; thin = 1;",
@@ -65,10 +74,13 @@ def bayes_summary(fit) -> Summary:
                     names.append(f"cor({b.terms[i]},{b.terms[j]})")
         s.add(f"~{g} (Number of levels: {ng[g]}) ", _table(diag, labels, names))
     xn = list(fit.design.xnames)
-    s.add("\nRegression Coefficients:", _table(diag, [f"b_{n}" for n in xn],
-                                             ["Intercept" if n == "(Intercept)" else n for n in xn]))
-    if fit.spec.disp_name:
-        s.add("\nFurther Distributional Parameters:", _table(diag, [fit.spec.disp_name], [fit.spec.disp_name]))
+    thres = fit.spec.threshold_names if fit.spec.ncut else []  # brms: Intercept[1], Intercept[2], ...
+    s.add("\nRegression Coefficients:", _table(diag, [f"Intercept[{t}]" for t in thres] + [f"b_{n}" for n in xn],
+                                             [f"Intercept[{j + 1}]" for j in range(len(thres))]
+                                             + ["Intercept" if n == "(Intercept)" else n for n in xn]))
+    if fit.spec.aux_names:
+        aux = list(fit.spec.aux_names)
+        s.add("\nFurther Distributional Parameters:", _table(diag, aux, aux))
     stats = fit.idata["sample_stats"]
     ndiv = int(stats["diverging"].values.sum()) if "diverging" in stats else 0
     sampler = st.get("sampler_label", "NUTS")
@@ -76,6 +88,10 @@ def bayes_summary(fit) -> Summary:
             "and Tail_ESS are effective sample size measures, and Rhat is the potential",
             "scale reduction factor on split chains (at convergence, Rhat = 1).",
             f"Divergent transitions after warmup: {ndiv}"]
+    if st.get("route"):
+        foot.append(f"Route: {describe(st['route'])}")
+    if st.get("store_ranef") is False:
+        foot.append("Random effects: posterior mean and SD only (store_ranef=False)")
     for note in st.get("notes", []):
         foot.append(f"Note: {note}")
     s.add("", "\n" + "\n".join(foot))

@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from ...design import get_family
+from ...engines.bayes.families import aux_names, replicate
 from ...errors import HierlmError
 
 __all__ = ["draw_prior", "simulate_response", "lkj_corr"]
@@ -89,15 +91,17 @@ def draw_prior(priors, design, family: str, rng: np.random.Generator) -> dict:
     priors : hierlm.engines.bayes.priors.PriorSet
         From :func:`hierlm.engines.bayes.priors.resolve_priors`.
     design : hierlm.design.Design
-    family : str
+    family : str or Family
     rng : numpy.random.Generator
 
     Returns
     -------
     dict
         ``beta`` (lme4's fixed effects, lme4 order), ``Intercept`` (centred-predictor intercept),
-        ``sd``, ``cor``, ``r`` (one entry per random-effects block: (q,), (q, q), (J, q)), and
-        ``sigma`` or ``shape`` when the family has one.
+        ``sd``, ``cor``, ``r`` (one entry per random-effects block: (q,), (q, q), (J, q)), the
+        family's own parameters (``sigma``, ``nu``, ``shape``, ``phi``) and, for a cumulative model
+        (whose design has no intercept column), ``Intercept`` (the ordered thresholds at centred
+        predictors) and ``thresholds`` (at the uncentred ones: ``Intercept + Σ mean(x_j) b_j``).
 
     Examples
     --------
@@ -128,23 +132,42 @@ def draw_prior(priors, design, family: str, rng: np.random.Generator) -> dict:
         out["sd"].append(sd)
         out["cor"].append(C)
         out["r"].append(rng.standard_normal((t.nlevels, t.ncols)) @ L.T)
-    if family == "gaussian":
-        out["sigma"] = float(_draw(priors.get("sigma"), rng))
-    elif family == "negbinomial":
-        out["shape"] = float(_draw(priors.get("shape"), rng))
+    fam = get_family(family)
+    if fam.is_ordinal:
+        levels = list(design.response_value.levels)
+        out["Intercept"] = _ordered_draw([priors.get("Intercept", None, f"{levels[j]}|{levels[j + 1]}")
+                                          for j in range(len(levels) - 1)], rng)
+        out["thresholds"] = out["Intercept"] + (design.X.mean(axis=0) @ beta if design.p else 0.0)
+    for nm in aux_names(fam.name):
+        out[nm] = float(_draw(priors.get(nm), rng))
     return out
+
+
+def _ordered_draw(priors, rng: np.random.Generator, tries: int = 10_000) -> np.ndarray:
+    """Thresholds from independent priors restricted to c₁ < … < c_K (the mirror model's ``ordered``
+    variable): sorted draws when the priors are equal, else draws until they come out ordered."""
+    if all(pr == priors[0] for pr in priors):
+        return np.sort(np.array([_draw(pr, rng) for pr in priors], float))
+    for _ in range(tries):
+        c = np.array([_draw(pr, rng) for pr in priors], float)
+        if np.all(np.diff(c) > 0):
+            return c
+    raise HierlmError("the threshold priors almost never give ordered thresholds; give them equal priors or ones "
+                      "centred in increasing order")
 
 
 def simulate_response(design, family: str, truth: dict, rng: np.random.Generator) -> np.ndarray:
     """A response drawn from the model at ``truth`` (as returned by :func:`draw_prior`).
 
     Gaussian: η + σ/√w ε; Poisson: Poisson(exp η); negative binomial: mean exp η, shape as in
-    PyMC's ``NegativeBinomial(mu, alpha=shape)``; Bernoulli: Bernoulli(logit⁻¹ η).
+    PyMC's ``NegativeBinomial(mu, alpha=shape)``; Bernoulli: Bernoulli(logit⁻¹ η); the other families
+    and links as :func:`hierlm.engines.bayes.families.replicate` draws them.
 
     Parameters
     ----------
     design : hierlm.design.Design
-    family : {"gaussian", "poisson", "negbinomial", "bernoulli"}
+    family : str or Family
+        Any family ``blmer`` fits (with its link); a cumulative model gives category codes 0 … K−1.
     truth : dict
         ``beta`` (lme4 order), ``r`` (per block, levels × terms), ``sigma`` / ``shape``.
     rng : numpy.random.Generator
@@ -166,6 +189,10 @@ def simulate_response(design, family: str, truth: dict, rng: np.random.Generator
     eta = design.offset + design.X @ np.asarray(truth["beta"], float)
     for t, r in zip(design.reterms, truth["r"]):
         eta = eta + np.sum(t.values * r[t.index], axis=1)
+    fam = get_family(family)
+    family = fam.name
+    if family not in ("gaussian", "bernoulli", "poisson", "negbinomial") or not fam.canonical:
+        return _simulate_other(fam, eta, truth, rng)
     if family == "gaussian":
         w = np.ones(design.n) if design.weights is None else design.weights
         return eta + truth["sigma"] / np.sqrt(w) * rng.standard_normal(design.n)
@@ -179,3 +206,21 @@ def simulate_response(design, family: str, truth: dict, rng: np.random.Generator
         return rng.poisson(mu).astype(float)
     a = truth["shape"]
     return rng.negative_binomial(a, a / (a + mu)).astype(float)
+
+
+def _simulate_other(fam, eta: np.ndarray, truth: dict, rng: np.random.Generator) -> np.ndarray:
+    """The families and links of :mod:`hierlm.engines.bayes.families` (category codes for a cumulative model)."""
+    aux = {nm: np.array([truth[nm]]) for nm in aux_names(fam.name)}
+    if fam.is_ordinal:
+        aux["thresholds"] = np.asarray(truth["thresholds"], float)[None, :]
+    ones = np.ones(len(eta))
+    with np.errstate(all="ignore"):
+        y = np.asarray(replicate(fam.name, fam.link.name, eta[None, :], aux, ones, ones, rng)[0], float)
+    if not np.all(np.isfinite(y)):
+        raise HierlmError(f"the prior drew parameters that give non-finite responses (linear predictor up to "
+                          f"{np.max(np.abs(eta)):.3g}); use tighter priors")
+    if fam.name == "beta":  # a draw that rounds to 0 or 1 is not a proportion inside (0, 1)
+        y = np.clip(y, 1e-12, 1 - 1e-12)
+    elif fam.spec.response == "positive":
+        y = np.maximum(y, 1e-300)
+    return y

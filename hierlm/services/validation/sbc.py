@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ...design import get_family
+from ...engines.bayes.families import aux_names
 from ...engines.bayes.priors import resolve_priors
 from ...errors import HierlmError
 from ...fits import blmer
@@ -46,7 +48,8 @@ from .prior_sim import draw_prior, simulate_response
 
 __all__ = ["sbc", "SBCResult", "rank_uniformity", "thin_draws", "holm"]
 
-FAMILIES = ("gaussian", "poisson", "negbinomial", "bernoulli")
+FAMILIES = ("gaussian", "poisson", "negbinomial", "bernoulli", "binomial", "student", "lognormal", "gamma",
+            "inverse_gaussian", "beta", "cumulative")
 
 
 # -- ranks and the uniformity test --------------------------------------------------------------------
@@ -62,15 +65,22 @@ def _labels(design) -> list[str]:
 
 
 def _vector(truth: dict, design, family: str, n_ranef: int) -> tuple[np.ndarray, list[str]]:
-    """Truth as a flat vector, with labels (the ranked quantities)."""
-    vals = list(truth["beta"]) + ([truth["Intercept"]] if "Intercept" in truth else [])
+    """Truth as a flat vector, with labels (the ranked quantities): fixed effects, the centred intercept, SDs
+    and correlations, the family's own parameters, the thresholds (centred and not) and some random effects."""
+    ordinal = "thresholds" in truth
+    vals = list(truth["beta"]) + ([truth["Intercept"]] if "Intercept" in truth and not ordinal else [])
     for sd, C in zip(truth["sd"], truth["cor"]):
         i, j = np.triu_indices(len(sd), 1)
         vals += list(sd) + list(C[i, j])
     labels = _labels(design)
-    if family in ("gaussian", "negbinomial"):
-        vals.append(truth["sigma" if family == "gaussian" else "shape"])
-        labels.append("sigma" if family == "gaussian" else "shape")
+    for nm in aux_names(family):
+        vals.append(truth[nm])
+        labels.append(nm)
+    if ordinal:
+        lv = list(design.response_value.levels)
+        names = [f"{lv[j]}|{lv[j + 1]}" for j in range(len(lv) - 1)]
+        vals += list(truth["Intercept"]) + list(truth["thresholds"])
+        labels += [f"Intercept[{t}] (centred)" for t in names] + [f"thresholds[{t}]" for t in names]
     for t, r in zip(design.reterms, truth["r"]):
         for lev in range(min(n_ranef, t.nlevels)):
             vals += list(r[lev])
@@ -89,8 +99,10 @@ def _posterior_matrix(fit, n_ranef: int) -> np.ndarray:
         if b.q > 1:
             i, j = np.triu_indices(b.q, 1)
             cols.append(post[f"cor_{b.v}"].values[..., i, j])
-    if spec.disp_name:
-        cols.append(post[spec.disp_name].values[..., None])
+    for nm in spec.aux_names:
+        cols.append(post[nm].values[..., None])
+    if spec.ncut:
+        cols += [post["Intercept"].values, post["thresholds"].values]
     for b in spec.blocks:
         r = post[f"r_{b.v}"].values[:, :, : min(n_ranef, b.J)]
         cols.append(r.reshape(r.shape[:2] + (-1,)))
@@ -285,15 +297,15 @@ class _Job:
         return self._setup
 
     def _prepare(self):
-        design, fam, resp = prepare(self.formula, self.data, self.family, check_response=False)
-        fit_set = resolve_priors(design, fam.name, self.priors, resp)
+        design, fam, resp = prepare(self.formula, self.data, get_family(*self.family), check_response=False)
+        fit_set = resolve_priors(design, fam, self.priors, resp)
         loose = [f"{r['class']}" + "".join(f" {x}" for x in (r["group"], r["term"]) if x)
                  for r in fit_set.rows if r["source"] != "user"]
         if loose:
             raise HierlmError("sbc needs an explicit prior for every parameter (the defaults scale with the "
                               f"simulated response); missing: {', '.join(loose)}. E.g. priors={{'Intercept': "
                               "Prior('normal', mu=0, sigma=1), 'b': ..., 'sd': ..., 'cor': ..., 'sigma': ...}")
-        sim_set = fit_set if self.sim_priors is None else resolve_priors(design, fam.name, self.sim_priors, resp)
+        sim_set = fit_set if self.sim_priors is None else resolve_priors(design, fam, self.sim_priors, resp)
         response = deparse(design.formula.response)
         if response not in self.data.columns:
             raise HierlmError(f"sbc writes simulated responses into a column; the response '{response}' must be a "
@@ -303,16 +315,19 @@ class _Job:
     def __call__(self, seed_seq) -> dict:
         design, fam, sim_set, response = self.setup()
         rng = np.random.default_rng(seed_seq)
-        truth = draw_prior(sim_set, design, fam.name, rng)
+        truth = draw_prior(sim_set, design, fam, rng)
         true_vec, labels = _vector(truth, design, fam.name, self.n_ranef)
         data = self.data.loc[design.rows].copy()
-        data[response] = simulate_response(design, fam.name, truth, rng)
+        y = simulate_response(design, fam, truth, rng)
+        if fam.is_ordinal:  # category codes → the template's ordered categories
+            y = pd.Categorical.from_codes(y.astype(int), categories=design.response_value.levels, ordered=True)
+        data[response] = y
         t0 = time.perf_counter()
         out = dict(labels=labels, truth=true_vec.tolist())
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fit = blmer(self.formula, data, family=fam.name, priors=self.priors, progressbar=False,
+                fit = blmer(self.formula, data, family=fam, priors=self.priors, progressbar=False,
                             seed=int(rng.integers(2**62)), **self.fit_kw)
         except HierlmError as err:  # a failed fit is reported, never silently dropped
             return dict(out, seconds=time.perf_counter() - t0, error=str(err))
@@ -347,9 +362,13 @@ def sbc(formula: str, data: pd.DataFrame, family: str = "gaussian", priors=None,
     data : DataFrame
         Template: predictors and grouping factors (the response column's values are ignored but
         must be valid for the family, e.g. 0).
-    family : {"gaussian", "poisson", "negbinomial", "bernoulli"}
+    family : str or Family
+        ``"gaussian"``, ``"poisson"``, ``"negbinomial"``, ``"bernoulli"``, ``"binomial"``, ``"student"``,
+        ``"lognormal"``, ``"gamma"``, ``"inverse_gaussian"``, ``"beta"`` or ``"cumulative"`` (the response
+        column of the template then an ordered categorical), or ``hl.family(name, link=...)``.
     priors : dict or list of Prior
-        Explicit priors for *every* parameter class present (Intercept, b, sd, cor, sigma / shape).
+        Explicit priors for *every* parameter class present (Intercept — the thresholds of a cumulative
+        model —, b, sd, cor, sigma / shape / nu / phi).
     n_reps : int
         Replications (prior draw → simulated data → fit).
     draws, tune, chains : int
@@ -389,9 +408,10 @@ def sbc(formula: str, data: pd.DataFrame, family: str = "gaussian", priors=None,
     >>> res.passed(alpha=0.001)  # doctest: +SKIP
     True
     """
-    fam = str(family).strip().lower()
-    if fam not in FAMILIES:
+    fam = get_family(family)
+    if fam.name not in FAMILIES:
         raise HierlmError(f"sbc supports family {', '.join(FAMILIES)}, not {family!r}")
+    fam = (fam.name, fam.link.name)  # rebuilt in each worker
     for name, val, low in (("n_reps", n_reps, 1), ("thin", thin, 1), ("n_keep", n_keep, 1), ("n_jobs", n_jobs, 1),
                            ("n_ranef", n_ranef, 0), ("bins", bins, 2)):
         if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < low:
@@ -415,7 +435,8 @@ def sbc(formula: str, data: pd.DataFrame, family: str = "gaussian", priors=None,
                          for o in outs])
     truths = pd.DataFrame([o["truth"] for o in outs], columns=labels, dtype=float)
     table = rank_uniformity(ranks, n_keep, bins, alpha)
-    settings = dict(formula=formula, family=fam, n_reps=n_reps, draws=draws, tune=tune, chains=chains, thin=thin,
+    settings = dict(formula=formula, family=fam[0] if fam[1] == get_family(fam[0]).link.name else f"{fam[0]}({fam[1]})",
+                    n_reps=n_reps, draws=draws, tune=tune, chains=chains, thin=thin,
                     n_keep=n_keep, seed=seed, n_jobs=n_jobs, n_obs=design.n, seconds=time.perf_counter() - t0,
                     priors={str(k): str(v) for k, v in (priors.items() if isinstance(priors, dict) else [])},
                     simulate_priors=None if simulate_priors is None else str(simulate_priors),

@@ -314,7 +314,7 @@ def test_prior_object_errors():
     (dict(chains=1.5), hl.SamplingError, "chains must be"),
     (dict(seed=-3), hl.SamplingError, "seed must be"),
     (dict(sampler="stan"), hl.SamplingError, "unknown sampler"),
-    (dict(family="gamma"), hl.HierlmError, "unknown family"),
+    (dict(family="gama"), hl.HierlmError, "unknown family"),
     (dict(method="laplace"), hl.SamplingError, "method must be"),
     (dict(target_accept=1.2), hl.SamplingError, "target_accept"),
     (dict(init="zero"), hl.SamplingError, "init must be"),

@@ -89,7 +89,8 @@ def test_sbc_needs_explicit_priors():
     with pytest.raises(hl.HierlmError, match="explicit prior for every parameter.*missing: sd g x, cor g, sigma"):
         sbc("y ~ x + (x | g)", template(), priors={"Intercept": PRIORS["Intercept"], "b": PRIORS["b"],
                                                    ("sd", "g", "(Intercept)"): P("half_normal", sigma=1)}, n_reps=2)
-    with pytest.raises(hl.HierlmError, match="sbc supports family"):
+    # a prior for a parameter the family does not have is named, not ignored
+    with pytest.raises(hl.HierlmError, match="'sigma' is the residual scale of the gaussian.*this family has none"):
         sbc("y ~ x + (x | g)", template(), family="binomial", priors=PRIORS, n_reps=2)
 
 
