@@ -258,7 +258,7 @@ class Family:
         if not bad.any():
             return
         i = int(np.flatnonzero(bad)[0])
-        row = rows[i].item() if hasattr(rows[i], "item") else rows[i]
+        row = rows[i].item() if isinstance(rows[i], np.generic) else rows[i]
         where = f"{int(bad.sum())} value(s) {'<= 0' if kind == 'positive' else 'outside (0, 1)'}"
         if kind == "positive":
             raise DataError(f"the response '{name}' has {where} (first at row {row!r}: {y[i]:g}); family '{self.name}' "

@@ -59,7 +59,7 @@ class GlmResponse:
 # -- response checks ------------------------------------------------------------------------------
 def _first_bad(rows: np.ndarray, mask: np.ndarray) -> str:
     i = int(np.flatnonzero(mask)[0])
-    row = rows[i].item() if hasattr(rows[i], "item") else rows[i]
+    row = rows[i].item() if isinstance(rows[i], np.generic) else rows[i]
     return f"{int(mask.sum())} row(s), first at row {row!r}"
 
 
