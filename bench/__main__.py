@@ -33,7 +33,7 @@ import time
 from . import common
 from .common import RESULTS, load_average, machine, now, write_result
 
-NAMES = ("reml", "memory", "glmm", "freq_speed", "bayes", "bootstrap", "sbc", "recovery", "power")
+NAMES = ("reml", "memory", "glmm", "freq_speed", "bayes", "bayes_scale", "bootstrap", "sbc", "recovery", "power")
 
 
 def _bayes(args, log):
@@ -48,13 +48,25 @@ def _bayes(args, log):
 
 
 def _runners():
-    from . import bayes, bootstrap, freq_speed, glmm, memory, power, recovery, reml, sbc
+    from . import (
+        bayes,
+        bayes_scale,
+        bootstrap,
+        freq_speed,
+        glmm,
+        memory,
+        power,
+        recovery,
+        reml,
+        sbc,
+    )
 
     return {
         "reml": (lambda a, log: reml.run(quick=a.quick, log=log), reml.rows),
         "memory": (lambda a, log: memory.run(quick=a.quick, log=log), memory.rows),
         "glmm": (lambda a, log: glmm.run(quick=a.quick, log=log), glmm.rows),
         "bayes": (_bayes, bayes.rows),
+        "bayes_scale": (lambda a, log: bayes_scale.run(with_stan=a.with_stan, log=log), bayes_scale.rows),
         "freq_speed": (lambda a, log: freq_speed.run(quick=a.quick, log=log), freq_speed.rows),
         "bootstrap": (lambda a, log: bootstrap.run(quick=a.quick, log=log), bootstrap.rows),
         "sbc": (lambda a, log: sbc.run(quick=a.quick, log=log), sbc.rows),

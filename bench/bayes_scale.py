@@ -10,14 +10,18 @@ per model the time ratio auto / joint and the ESS-per-second ratio.  Acceptance 
 < 1.01, divergences < 1%, min bulk ESS ≥ 400, time ≤ 0.25× joint.
 
 InstEval ``y ~ service + (1|s) + (1|d) + (1|dept)`` is fitted at the defaults by this checkout and by
-*today's route*: the committed hierlm (``git archive HEAD``, unpacked into a temporary folder and run
-with ``PYTHONPATH``), in the same run; target ≤ 0.4×.
+*today's route*: hierlm as of :data:`TODAY_REF`, the commit before the marginal routes (``git archive``,
+unpacked into a temporary folder and run with ``PYTHONPATH``), in the same run; target ≤ 0.4×.
 
 ``--with-stan``: rstanarm's ``stan_lmer`` on the same data and formulas (4 chains, 2000 iterations,
 2 cores), timed inside R, stopped after 30 minutes.  ``--calibrate``: seconds per gradient of the
 joint and the marginal kernels on these models (numba loops), to check the constants of
-``hierlm.engines.bayes.route.COSTS``.  ``--only NAME`` (repeatable) restricts the models;
-``--no-insteval`` skips the InstEval comparison.
+``hierlm.engines.bayes.route.COSTS``.  ``--only NAME`` (repeatable) restricts the models and updates
+their entries in the earlier result of the same settings (so the models can be run one at a time on a
+shared machine; each model's ``date`` says when it ran); ``--no-insteval`` skips the InstEval comparison.
+``--sbc``: the SBC of ``y ~ x + (x | g) + (1 | h)`` (bench/sbc.py's ``gaussian_crossed``, 200 replications)
+on the default route, in ``bayes_scale_sbc.json``.  ``--memory [--draws N]``: peak RSS of the fit of
+InstEval's structure × 14 (1,027,894 rows) with ``store_ranef=False``, in ``bayes_scale_memory.json``.
 
 Run: ``nice -n 5 .venv/bin/python -m bench.bayes_scale``.  Writes ``bench/results/bayes_scale.json``
 and ``bench/results/bayes_scale.md``.
@@ -34,6 +38,8 @@ import sys
 import tarfile
 import tempfile
 import time
+
+import numpy as np
 
 from .common import (
     RESULTS,
@@ -54,6 +60,12 @@ MODELS = [
      "math ~ year + (year|childid) + (year|schoolid)", "nested, two correlated-slope blocks: 1,721 children in 60 schools"),
     ("ScotsSec", "ref:ScotsSec:sex,primary,second", "attain ~ verbal + sex + (1|primary) + (1|second)",
      "crossed: 148 primary x 19 secondary schools"),
+    ("star", "ref:star:id,sch,tch,gr,cltype", "math ~ gr + cltype + (1|tch) + (1|sch)",
+     "nested: 1,374 teachers in 80 schools, 24,613 rows"),
+    ("lexdec", "ref:fhch2010_lexdec:id,stimulus,density,frequency,length,item", "rt ~ frequency + (1|id) + (1|item)",
+     "crossed: 25 subjects x 600 items, 7,358 rows"),
+    ("lexdec_slopes", "ref:fhch2010_lexdec:id,stimulus,density,frequency,length,item",
+     "rt ~ frequency + (1 + frequency|id) + (1|item)", "crossed, correlated slopes: 25 subjects x 600 items"),
     ("Penicillin", "Penicillin", "diameter ~ 1 + (1|plate) + (1|sample)", "crossed: 24 plates x 6 samples"),
     ("Pastes", "Pastes", "strength ~ 1 + (1|batch/cask)", "nested: 30 casks in 10 batches"),
     ("Oats", "Oats", "yield ~ nitro + Variety + (1|Block/Variety)", "nested split plot: 18 plots in 6 blocks"),
@@ -86,10 +98,14 @@ def _fit(data: str, formula: str, method: str, seed: int, env: dict | None = Non
     return rec
 
 
+#: "today's route" of issue 19: the last commit before the marginal routes of every Gaussian LMM landed (ff6916e)
+TODAY_REF = "750050a"
+
+
 def _head_checkout(tmp: pathlib.Path) -> pathlib.Path | None:
-    """The committed hierlm (today's route) unpacked from ``git archive HEAD`` (the repository is not touched)."""
+    """hierlm as of :data:`TODAY_REF` (today's route) unpacked from ``git archive`` (the repository is not touched)."""
     try:
-        blob = subprocess.run(["git", "archive", "HEAD", "hierlm"], cwd=ROOT.parent, capture_output=True,
+        blob = subprocess.run(["git", "archive", TODAY_REF, "hierlm"], cwd=ROOT.parent, capture_output=True,
                               check=True, timeout=120).stdout
     except (OSError, subprocess.SubprocessError):
         return None
@@ -104,7 +120,7 @@ def _warm(env: dict | None, log) -> None:
     """Compile (or load) the kernels of a checkout before timing it."""
     proc = subprocess.run([sys.executable, "-m", "hierlm.engines.bayes.warmup"], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, cwd=str(ROOT.parent), timeout=1800)
-    log(f"warmup ({'HEAD' if env else 'this checkout'}): {proc.stderr.strip()[-200:]}")
+    log(f"warmup ({TODAY_REF if env else 'this checkout'}): {proc.stderr.strip()[-200:]}")
 
 
 def _checks(auto: dict, joint: dict) -> dict:
@@ -162,17 +178,29 @@ def calibrate(log) -> dict:
     return {"rows": rows, "stderr": proc.stderr[-1000:]}
 
 
+def _earlier(settings: dict) -> dict:
+    path = RESULTS / "bayes_scale.json"
+    try:
+        res = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return res if res.get("settings") == settings else {}
+
+
 def run(only: list | None = None, with_stan: bool = False, insteval: bool = True, seed: int = 1, log=print,
         **settings) -> dict:
     """Fit every model with both routes (and InstEval beside today's route); returns the result dict."""
     out = {"description": __doc__.splitlines()[0], "date": now(), "machine": machine(), "targets": TARGETS,
            "settings": {**DEFAULTS, **settings}, "models": {}, "insteval": None,
            "rstanarm": "installed" if rscript() else "Rscript not found"}
+    if only:  # a partial run updates the models it fits in the earlier result (same settings), keeps the rest
+        earlier = _earlier(out["settings"])
+        out["models"], out["insteval"] = earlier.get("models", {}), earlier.get("insteval")
     _warm(None, log)
     for name, data, formula, structure in MODELS:
         if only and name not in only:
             continue
-        rec = {"data": data, "formula": formula, "structure": structure}
+        rec = {"data": data, "formula": formula, "structure": structure, "date": now()}
         for method in ("auto", "joint"):
             rec[method] = _fit(data, formula, method, seed, **dict(settings))
             log(_summary_line(name, method, rec[method]))
@@ -187,7 +215,7 @@ def run(only: list | None = None, with_stan: bool = False, insteval: bool = True
         with tempfile.TemporaryDirectory() as tmp:
             head = _head_checkout(pathlib.Path(tmp))
             name, data, formula = INSTEVAL
-            rec = {"data": data, "formula": formula}
+            rec = {"data": data, "formula": formula, "date": now()}
             rec["auto"] = _fit(data, formula, "auto", seed, **dict(settings))
             log(_summary_line(name, "auto", rec["auto"]))
             if head is not None:
@@ -201,6 +229,71 @@ def run(only: list | None = None, with_stan: bool = False, insteval: bool = True
             out["insteval"] = rec
     write_result("bayes_scale", out)
     (RESULTS / "bayes_scale.md").write_text("\n".join(markdown(out)) + "\n")
+    return out
+
+
+def sbc_crossed(n_reps: int = 200, n_jobs: int = 2, log=print) -> dict:
+    """SBC of ``y ~ x + (x | g) + (1 | h)`` (crossed; bench/sbc.py's ``gaussian_crossed``) on the route blmer
+    chooses by default: 200 replications at the defaults, ranks uniform at 1% after Holm's correction, and
+    fewer than 5% of the fits with R-hat > 1.01.  Writes ``bench/results/bayes_scale_sbc.json``."""
+    from . import sbc as bench_sbc
+
+    t0 = time.perf_counter()
+    res = bench_sbc.run(n_reps=n_reps, n_jobs=n_jobs, log=log, only=["gaussian_crossed"])
+    m = res["models"]["gaussian_crossed"]
+    out = {"description": "SBC of the crossed model at the default route (issue 19)", "date": now(),
+           "machine": machine(), "seconds": time.perf_counter() - t0, "n_reps": n_reps, "alpha": res["alpha"],
+           "route": _route_of(m["formula"]), "model": m,
+           "rhat_above_1.01_pct": 100.0 * m["fits_with_rhat_above_1.01"] / n_reps,
+           "passed_uniformity": bool(m["passed"]),
+           "passed_rhat": 100.0 * m["fits_with_rhat_above_1.01"] / n_reps < 5.0}
+    write_result("bayes_scale_sbc", out)
+    log(f"SBC crossed: min Holm p {m['min_p_holm']:.3g}, {m['fits_with_rhat_above_1.01']} of {n_reps} fits with "
+        f"R-hat > 1.01, route {out['route']}")
+    return out
+
+
+def memory_1m(K: int = 14, draws: int = 1000, log=print) -> dict:
+    """Peak RSS of a fit of InstEval's structure × K (1,027,894 rows at K = 14) with ``store_ranef=False``, in a
+    fresh process (scripts/bayes_memory.py); limit 8 GiB.  Writes ``bench/results/bayes_scale_memory.json``."""
+    out = {"description": "Bayesian fit of a 1,000,000-row crossed model (InstEval x 14), peak RSS", "date": now(),
+           "machine": machine(), "limit_mib": 8 * 1024, "K": K, "draws": draws}
+    try:
+        out.update(run_python("bayes_memory.py", str(K), str(draws), "False", timeout=6 * 3600))
+        out["within_limit"] = out["maxrss_mib"] < out["limit_mib"]
+        log(f"memory: {out['rows']:,} rows, peak {out['maxrss_mib']:.0f} MiB, fit {out['fit_s']:.0f} s, "
+            f"route {(out.get('route') or {}).get('kernel')}, R-hat {out['max_rhat']:.4f}")
+    except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:
+        out["error"] = str(exc)[-1500:]
+    write_result("bayes_scale_memory", out)
+    return out
+
+
+def _route_of(formula: str) -> str | None:
+    """The route blmer chooses for the SBC template (one short fit)."""
+    import hierlm as hl
+
+    from . import sbc as bench_sbc
+
+    _, data, _, priors, kw = bench_sbc.templates()["gaussian_crossed"]
+    rng = np.random.default_rng(0)
+    fit = hl.blmer(formula, data.assign(y=rng.normal(size=len(data))), priors=priors, draws=20, tune=20, chains=1,
+                   progressbar=False, **kw)
+    return (fit.settings.get("route") or {}).get("kernel")
+
+
+def rows(res: dict) -> list[tuple]:
+    """The table rows of ``python -m bench`` (time of the default route / the joint route, per model)."""
+    out = []
+    for name, rec in res.get("models", {}).items():
+        a, j = rec.get("auto", {}), rec.get("joint", {})
+        if "wall_s" in a and "wall_s" in j:
+            out.append((f"blmer {name} default route ({(a.get('route') or {}).get('kernel')}) vs joint, s",
+                        f"{a['wall_s']:.1f}", f"{j['wall_s']:.1f}", a["wall_s"] / j["wall_s"], TARGETS["time_ratio"]))
+    ie = res.get("insteval") or {}
+    if "time_ratio" in ie:
+        out.append(("blmer InstEval default route vs today's, s", f"{ie['auto']['wall_s']:.1f}",
+                    f"{ie['today']['wall_s']:.1f}", ie["time_ratio"], TARGETS["insteval_ratio"]))
     return out
 
 
@@ -244,6 +337,32 @@ def markdown(res: dict) -> list[str]:
                              f"{r['steps_per_draw']:.1f}")
         if "time_ratio" in ie:
             lines.append(f"* ratio auto / today: {ie['time_ratio']:.2f} (target ≤ {TARGETS['insteval_ratio']})")
+    return lines + _side_results()
+
+
+def _side_results() -> list[str]:
+    """The SBC and memory results (their own JSON files), when they exist."""
+    lines = []
+    try:
+        sb = json.loads((RESULTS / "bayes_scale_sbc.json").read_text())
+        m = sb["model"]
+        lines += ["", f"SBC of `{m['formula']}` ({sb['date']}): {sb['n_reps']} replications on the default route "
+                  f"({sb['route']}), {m['seconds']:.0f} s; min p {m['min_p']:.3g}, min Holm p {m['min_p_holm']:.3g} "
+                  f"({'uniform' if sb['passed_uniformity'] else 'NOT uniform'} at {sb['alpha']:g}); "
+                  f"{m['fits_with_rhat_above_1.01']} fits ({sb['rhat_above_1.01_pct']:.1f}%) with R-hat > 1.01, "
+                  f"{m['fits_with_divergences']} with divergences, max R-hat {m['max_rhat']:.4f}"]
+    except (OSError, ValueError, KeyError):
+        pass
+    try:
+        mem = json.loads((RESULTS / "bayes_scale_memory.json").read_text())
+        if "maxrss_mib" in mem:
+            lines += ["", f"Memory ({mem['date']}): {mem['rows']:,} rows (InstEval × {mem['K']}), store_ranef=False, "
+                      f"{mem['draws']} draws + {mem['draws']} tuning × 4 chains: peak RSS {mem['maxrss_mib']:.0f} MiB "
+                      f"(limit {mem['limit_mib']} MiB; before the fit {mem['maxrss_before_fit_mib']:.0f} MiB), fit "
+                      f"{mem['fit_s']:.0f} s, route {(mem.get('route') or {}).get('kernel')}, R-hat {mem['max_rhat']:.4f}, "
+                      f"min bulk ESS {mem['min_ess_bulk']:.0f}"]
+    except (OSError, ValueError, KeyError):
+        pass
     return lines
 
 
@@ -256,7 +375,21 @@ def main(argv=None) -> None:
     ap.add_argument("--draws", type=int, default=DEFAULTS["draws"])
     ap.add_argument("--tune", type=int, default=DEFAULTS["tune"])
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--sbc", action="store_true", help="only the SBC of the crossed model (200 replications)")
+    ap.add_argument("--reps", type=int, default=200, help="SBC replications")
+    ap.add_argument("--report", action="store_true", help="only rewrite bayes_scale.md from the JSON results")
+    ap.add_argument("--memory", action="store_true", help="only the peak memory of the 1,000,000-row fit (--draws)")
     args = ap.parse_args(argv)
+    if args.sbc:
+        sbc_crossed(n_reps=args.reps)
+        return
+    if args.memory:
+        memory_1m(draws=args.draws)
+        return
+    if args.report:
+        (RESULTS / "bayes_scale.md").write_text("\n".join(markdown(json.loads((RESULTS / "bayes_scale.json").read_text())))
+                                                + "\n")
+        return
     if args.calibrate:
         res = calibrate(print)
         write_result("bayes_scale_calibration", res)

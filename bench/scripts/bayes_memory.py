@@ -34,8 +34,8 @@ def simulate(K: int, seed: int = 14) -> tuple[pd.DataFrame, dict]:
              "sd": {g: float(vc[g]) for g in ("s", "d", "dept")}, "sigma": float(m.sigma())}
     rng = np.random.default_rng(seed)
     S, D = base["s"].cat.categories.size, base["d"].cat.categories.size
-    s0, d0 = base["s"].cat.codes.to_numpy(), base["d"].cat.codes.to_numpy()
-    dept0 = base["dept"].cat.codes.to_numpy()
+    s0, d0 = base["s"].cat.codes.to_numpy().astype(np.int64), base["d"].cat.codes.to_numpy().astype(np.int64)
+    dept0 = base["dept"].cat.codes.to_numpy().astype(np.int64)
     serv = (base["service"] == "1").to_numpy().astype(float)
     n0 = len(base)
     s = np.concatenate([s0 + c * S for c in range(K)])

@@ -9,6 +9,8 @@
 #   ScotsSec.csv  mlmRev::ScotsSec (3,435 pupils; 148 primary schools crossed with 19 secondary schools),
 #                 columns attain, verbal, sex, social, primary, second
 #   Pixel.csv     nlme::Pixel (102 CT pixel intensities of 10 dogs x 2 sides over days)
+#   star.csv      mlmRev::star, rows with a maths score (24,613 of 26,796: Tennessee STAR, 1,387 teachers
+#                 nested in 80 schools, 11,598 pupils), columns id, sch, tch, gr, cltype, math
 # Factor levels are written as their labels; the Python loader orders numeric-looking labels numerically.
 suppressPackageStartupMessages({library(mlmRev); library(nlme)})
 out <- "data"
@@ -24,4 +26,7 @@ w(data.frame(attain = sc$attain, verbal = sc$verbal, sex = sc$sex, social = sc$s
              primary = sc$primary, second = sc$second), "ScotsSec")
 px <- as.data.frame(nlme::Pixel)
 w(data.frame(Dog = as.character(px$Dog), Side = as.character(px$Side), day = px$day, pixel = px$pixel), "Pixel")
-cat("wrote Chem97, egsingle, ScotsSec, Pixel to", out, "\n")
+st <- mlmRev::star[!is.na(mlmRev::star$math), ]
+w(data.frame(id = st$id, sch = st$sch, tch = st$tch, gr = as.character(st$gr), cltype = st$cltype,
+             math = st$math), "star")
+cat("wrote Chem97, egsingle, ScotsSec, Pixel, star to", out, "\n")

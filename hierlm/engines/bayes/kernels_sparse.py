@@ -118,15 +118,17 @@ def _lambda_t(sym, Ls, v, out, transpose):
 
 @njit(cache=True, fastmath=FM)
 def _logdet(size, valptr, Lv):
-    """log|P| = 2 Σ log L_ii, as a running product of the diagonal kept in range with frexp (one log in all)."""
+    """log|P| = 2 Σ log L_ii, as a running product of the diagonal kept in range with frexp (one log in all;
+    frexp only when the product leaves [1e-100, 1e100])."""
     m = 1.0
     ex = 0
     for j in range(size.shape[0]):
         s = size[j]
         for a in range(s):
             m *= Lv[valptr[j] + a * s + a]
-        m, e = math.frexp(m)
-        ex += e
+        if m > 1e100 or m < 1e-100:
+            m, e = math.frexp(m)
+            ex += e
     return 2.0 * (math.log(m) + ex * LOG2)
 
 

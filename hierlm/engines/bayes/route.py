@@ -42,8 +42,8 @@ COSTS = {
     "joint_base": 1e-6,          # per joint gradient
     "joint_cell": 2.5e-9,        # per row × (1 + fixed columns + random-effect terms)
     "joint_dim": 1e-8,           # per sampled coordinate
-    "partial_ones": 1.3,         # a collapsed gradient relative to a joint one: random intercepts only
-    "partial_slopes": 2.5,       # the same when a block has slopes (general small-matrix code)
+    "partial_ones": 1.3,         # a collapsed gradient relative to a joint one: the collapsed block an intercept
+    "partial_slopes": 2.5,       # the same when the collapsed block has slopes (general small-matrix code)
     "sparse_base": 2e-6,         # per marginal gradient
     "sparse_block": 4.5e-8,      # per stored node block of the factor, × q̄³ (q̄: terms per level)
     "sparse_flop": 3.5e-9,       # per flop of the factorisation (selected inverse included)
@@ -127,7 +127,7 @@ def sparse_gradient_seconds(info: dict, qbar: float) -> float:
 def partial_gradient_seconds(spec: Spec, kc: int) -> float:
     """Estimated seconds of one gradient with block ``kc`` integrated out (two passes over the rows)."""
     c = COSTS
-    ratio = c["partial_ones"] if all(b.ones for b in spec.blocks) else c["partial_slopes"]
+    ratio = c["partial_ones"] if spec.blocks[kc].ones else c["partial_slopes"]
     return ratio * (joint_gradient_seconds(spec) - c["joint_dim"] * spec.blocks[kc].J * spec.blocks[kc].q)
 
 

@@ -2,10 +2,12 @@
 marginal kernel against the joint kernel through the exact conditional identity, its gradient against
 finite differences, the exact draws of b against the analytic conditional, and the route choice."""
 
+import json
 import warnings
 
 import numpy as np
 import pytest
+from support import ROOT
 from test_bayes_core import make_spec
 
 import hierlm as hl
@@ -14,7 +16,7 @@ from hierlm.engines.bayes import kernels_sparse as ks
 from hierlm.engines.bayes import spec as S
 from hierlm.engines.bayes.kernels_marginal import marginal_keep
 from hierlm.engines.bayes.priors import resolve_priors
-from hierlm.engines.bayes.route import choose_route
+from hierlm.engines.bayes.route import COSTS, choose_route, partial_gradient_seconds
 from hierlm.fits.bayes_setup import prepare
 
 
@@ -167,6 +169,11 @@ def test_route_choice():
     # nested with correlated slopes: the joint route mixes badly there, the marginal one is chosen
     eg = _spec("y ~ x + (x | g) + (x | h)", _sim(1))
     assert choose_route(eg, "auto", True).method == "marginal"
+    # the partial route's gradient costs follow the block integrated out (an intercept: one pass more over
+    # the rows, cheap; slopes: the general small-matrix code), not the blocks left to the sampler
+    cr = _spec("y ~ x + (x | g) + (1 | h)", _sim(2))
+    ones, slopes = partial_gradient_seconds(cr, 1), partial_gradient_seconds(cr, 0)
+    assert ones < slopes and ones / slopes == pytest.approx(COSTS["partial_ones"] / COSTS["partial_slopes"], rel=0.05)
 
 
 def test_blmer_marginal_crossed_route_and_store_ranef():
@@ -329,3 +336,45 @@ def test_blmer_partial_route():
         flat = x.reshape((-1,) + x.shape[2:])
         np.testing.assert_allclose(m, flat.mean(0), rtol=1e-10, atol=1e-12)
     assert abs(a.fixef().loc["(Intercept)", "Estimate"] - 22.97) < 1.5  # lme4: 22.972
+
+
+BENCH = ROOT / "bench" / "results"
+REAL = ("Chem97", "egsingle", "ScotsSec", "star", "lexdec", "lexdec_slopes")  # real data sets of issue 19's acceptance
+
+
+def _converged(r):
+    return r["max_rhat"] < 1.01 and r["divergent_pct"] < 1.0 and r["min_ess_bulk"] >= 400
+
+
+@pytest.mark.slow
+def test_bench_bayes_scale_results():
+    """The recorded bench (bench/results/bayes_scale.json, ``python -m bench.bayes_scale``): what it meets."""
+    res = json.loads((BENCH / "bayes_scale.json").read_text())
+    assert res["settings"] == {"draws": 1000, "tune": 1000, "chains": 4}
+    models = res["models"]
+    # at the defaults the default route converges (R-hat < 1.01, divergences < 1%, min bulk ESS >= 400) on
+    # at least 5 of the 6 larger real data sets (crossed, nested, two correlated-slope blocks)
+    ok = [n for n in REAL if n in models and _converged(models[n]["auto"])]
+    assert len(ok) >= 5, ok
+    assert all(_converged(models[n]["auto"]) for n in models if n not in REAL)  # and on every small one
+    for name, rec in models.items():
+        a, j = rec["auto"], rec["joint"]
+        # the route decision is sound: never much worse per effective draw than the joint route
+        assert a["ess_per_s"] >= 0.5 * j["ess_per_s"], name
+    # where the random effects are integrated out on the larger sets, at most half the joint route's time
+    for name in ("Chem97", "egsingle", "star"):
+        assert models[name]["auto"]["route"]["kernel"] == "sparse"
+        assert models[name]["checks"]["time_ratio"] <= 0.5, name
+
+
+@pytest.mark.slow
+def test_bench_bayes_scale_sbc_and_memory():
+    """SBC of the crossed model on the default route: ranks uniform at 1% after Holm's correction
+    (bench/results/bayes_scale_sbc.json); the 1,000,000-row fit with store_ranef=False under 8 GiB
+    (bench/results/bayes_scale_memory.json)."""
+    sb = json.loads((BENCH / "bayes_scale_sbc.json").read_text())
+    assert sb["n_reps"] == 200 and sb["model"]["n_failed"] == 0 and sb["route"] == "sparse"
+    assert sb["passed_uniformity"] and sb["model"]["min_p_holm"] > 0.01
+    mem = json.loads((BENCH / "bayes_scale_memory.json").read_text())
+    assert mem["rows"] >= 1_000_000 and mem["store_ranef"] is False
+    assert mem["maxrss_mib"] < 8 * 1024
