@@ -10,8 +10,9 @@ Models (fixed explicit priors, so the prior the data are simulated from is the o
   levels (every g meets every h); default route (the random effects integrated out by the sparse
   Cholesky of ``hierlm.engines.bayes.kernels_sparse``).
 * ``student``, ``gamma`` (log link), ``beta`` (logit link), ``cumulative`` (logit link, 4 ordered categories):
-  ``y ~ x + (1 | g)``, 15 groups × 8 observations (cumulative: × 12), issue 17's families; ν has brms's
-  gamma(2, 0.1) prior.
+  ``y ~ x + (1 | g)``, 20 groups × 8 observations (cumulative: × 12), issue 17's families; ν has brms's
+  gamma(2, 0.1) prior.  ``--model student --model gamma --model beta --model cumulative --out
+  bench/results/sbc_families.json`` runs these four alone.
 
 Each replication ranks every fixed effect (lme4's and the centred intercept), sd, correlation, σ and
 two levels' random effects among L = 99 draws (4 chains × 1000 draws, every 40th kept, 99 evenly
@@ -51,16 +52,20 @@ def templates() -> dict:
             "cor": P("lkj", eta=2), "sigma": P("exponential", lam=1)}
     ppri = {"Intercept": P("normal", mu=1, sigma=0.5), "b": P("normal", mu=0, sigma=0.5),
             "sd": P("half_normal", sigma=0.7)}
-    cont = pd.DataFrame({"y": 1.0, "x": rng.normal(0.0, 1.0, J * n), "g": g})
+    # issue 17's families: 20 groups (a fresh generator, so the other templates keep their x)
+    fr = np.random.default_rng(20261202)
+    Jf = 20
+    gf = np.repeat([f"g{j:02d}" for j in range(Jf)], n)
+    cont = pd.DataFrame({"y": 1.0, "x": fr.normal(0.0, 1.0, Jf * n), "g": gf})
     cats = ["1", "2", "3", "4"]
-    g12 = np.repeat([f"g{j:02d}" for j in range(J)], 12)
-    ordl = pd.DataFrame({"y": pd.Categorical(np.tile(cats, 3 * J), categories=cats, ordered=True),
-                         "x": rng.normal(0.0, 1.0, 12 * J), "g": g12})
+    g12 = np.repeat([f"g{j:02d}" for j in range(Jf)], 12)
+    ordl = pd.DataFrame({"y": pd.Categorical(np.tile(cats, 3 * Jf), categories=cats, ordered=True),
+                         "x": fr.normal(0.0, 1.0, 12 * Jf), "g": g12})
     base = {"Intercept": P("normal", mu=0, sigma=1), "b": P("normal", mu=0, sigma=0.5),
             "sd": P("half_normal", sigma=0.5)}
     # crossed (issue 19): the 15 groups of g (slopes) crossed with 8 levels of h, every g meeting every h
     crossed = gauss.assign(h=[f"h{j}" for j in np.arange(J * n) % 8])
-    cpri = dict(gpri, **{("sd", "h", "(Intercept)"): P("half_normal", sigma=0.7)})
+    cpri = {**gpri, ("sd", "h", "(Intercept)"): P("half_normal", sigma=0.7)}
     return {
         "gaussian_crossed": ("y ~ x + (x | g) + (1 | h)", crossed, "gaussian", cpri, {}),
         "gaussian_slopes": ("y ~ x + (x | g)", gauss, "gaussian", gpri, {}),
@@ -177,6 +182,10 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     out = run(n_reps=args.reps, n_jobs=args.n_jobs, seed=args.seed, only=args.model)
     path = pathlib.Path(args.out)
+    if args.model and path.exists():  # a part of the models: keep the others' recorded results
+        old = json.loads(path.read_text())
+        if (old.get("n_reps"), old.get("seed")) == (out["n_reps"], out["seed"]):
+            out["models"] = {**old["models"], **out["models"]}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2) + "\n")
     print("\n".join(markdown(out)))

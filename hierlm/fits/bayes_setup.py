@@ -97,7 +97,7 @@ def prepare(formula, data, family="gaussian", weights=None, check_response: bool
             raise DataError(f"weights= is not available for family='{fam.name}' in blmer; model exposure with an "
                             "offset, e.g. count ~ x + offset(log(exposure)) + (1 | g)")
     if is_extra(fam):  # cumulative: the design loses its intercept column (thresholds) and y becomes codes
-        design, resp = extra_response(design, fam)
+        design, resp = extra_response(design, fam, data)
         return design, fam, resp
     fam, resp = response_of(design, fam)
     return design, fam, resp

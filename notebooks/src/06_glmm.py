@@ -506,12 +506,11 @@ clm.thresholds()
 
 # %%
 bclm = hl.blmer(LIKERT, va, family="cumulative", draws=DRAWS, tune=TUNE, seed=SEED, progressbar=False)
-d = bclm.diagnostics()
-pd.concat({"clmm (ML)": pd.concat([clm.thresholds()["Estimate"], clm.fixef()["Estimate"]]),
-           "blmer (posterior mean)": pd.Series(d["Estimate"].to_numpy()[[5, 6, 0, 1, 2, 3, 4]],
-                                               index=list(clm.thresholds().index) + list(clm.fixef().index)),
-           "posterior SD": pd.Series(d["Est.Error"].to_numpy()[[5, 6, 0, 1, 2, 3, 4]],
-                                     index=list(clm.thresholds().index) + list(clm.fixef().index))}, axis=1)
+d = bclm.diagnostics()  # thresholds are labelled Intercept[no|perhaps], ..., coefficients b_Anger, ...
+ml = pd.concat([clm.thresholds()["Estimate"], clm.fixef()["Estimate"]])
+labels = [f"Intercept[{k}]" for k in clm.thresholds().index] + [f"b_{k}" for k in clm.fixef().index]
+pd.DataFrame({"clmm (ML)": ml.to_numpy(), "blmer (posterior mean)": d.loc[labels, "Estimate"].to_numpy(),
+              "posterior SD": d.loc[labels, "Est.Error"].to_numpy()}, index=ml.index)
 
 # %% [markdown]
 # The two fits agree. Shouting is much less likely to be endorsed than cursing (β = −1.9 on the

@@ -81,6 +81,22 @@ def test_cumulative_fit_has_thresholds_and_category_probabilities():
         b.predict(type="class")
 
 
+def test_cumulative_keeps_an_unobserved_category():
+    """An ordered response with a category nobody chose keeps its threshold (informed by the prior), with a
+    warning; glmer drops it, as ordinal::clmm does (clmm's thresholds 1|2, 2|3, 3|4 on wine without rating 5:
+    -1.6019, 1.4732, 4.3657)."""
+    wine = load("wine_breadth")
+    wine = wine[wine["rating"] != "5"]
+    with pytest.warns(hl.errors.HierlmWarning, match=r"categories without observations: \['5'\]"):
+        b = hl.blmer("rating ~ temp + contact + (1 | judge)", wine, family="cumulative", **SHORT)
+    th = b.diagnostics().filter(like="Intercept[", axis=0)["Estimate"]
+    assert list(th.index) == ["Intercept[1|2]", "Intercept[2|3]", "Intercept[3|4]", "Intercept[4|5]"]
+    assert th.iloc[3] > th.iloc[2]
+    assert list(b.predict(wine.iloc[:2]).columns) == ["1", "2", "3", "4", "5"]
+    clmm = hl.glmer("rating ~ temp + contact + (1 | judge)", wine, family="cumulative")
+    np.testing.assert_allclose(clmm.thresholds()["Estimate"], [-1.601899, 1.473216, 4.365746], atol=1e-3)
+
+
 def test_cumulative_posterior_predictive_loo_and_plot():
     b = wine_fit()
     pp = b.posterior_predictive()["y"].values
@@ -184,7 +200,71 @@ def test_defaults_converge_and_match_pymc_nuts(name):
 def test_bench_results_cover_eight_real_datasets():
     """The recorded bench (bench/results/bayes_families.json) converged at the defaults on at least 8 real
     data sets across the new families."""
+    import bench.bayes_families as bf
+
     path = REF_DIR.parent.parent / "bench" / "results" / "bayes_families.json"
     res = json.loads(path.read_text())["models"]
+    assert set(res) == set(bf.MODELS)  # the whole bench, not a chosen part
     ok = [n for n, r in res.items() if r["max_rhat"] < 1.01 and r["divergent_share"] < 0.01]
-    assert len(ok) >= 8
+    assert len({bf.MODELS[n][1] for n in ok}) >= 8  # distinct data sets
+    fams = {(res[n]["family"], res[n]["link"]) for n in ok}
+    assert {"student", "lognormal", "gamma", "inverse_gaussian", "beta", "cumulative"} <= {f for f, _ in fams}
+    assert {("binomial", "probit"), ("bernoulli", "probit"), ("bernoulli", "cloglog")} <= fams
+
+
+# -- slow: agreement with brms 2.18 on the same data and priors ---------------------------------------------
+def brms_label(name: str, thresholds: list[str]) -> str:
+    """brms's parameter name → the label of ``fit.diagnostics()``."""
+    term = {"Intercept": "(Intercept)"}
+    if name.startswith("b_Intercept["):
+        return thresholds[int(name[len("b_Intercept["):-1]) - 1]
+    if name == "b_Intercept":
+        return "b_(Intercept)"
+    if name.startswith("sd_"):
+        group, t = name[3:].split("__")
+        return f"sd({group}: {term.get(t, t)})"
+    if name.startswith("cor_"):
+        group, a, b = name[4:].split("__")
+        return f"cor({group}: {term.get(a, a)},{term.get(b, b)})"
+    return name
+
+
+def test_brms_priors_are_hierlms_defaults():
+    """The priors the brms reference was run with (tests/reference/brms_families_priors.json) are the
+    defaults hierlm resolves today, and brms reports them back as set."""
+    import bench.bayes_families as bf
+
+    spec = reference_json("brms_families_priors.json")
+    ref = reference_json("brms_families_reference.json")
+    for name in bf.BRMS:
+        assert [r["prior"] for r in spec[name]["priors"]] == [r["prior"] for r in bf.brms_priors(name)]
+        used = {(p["class"], p["group"], p["coef"]): p["prior"] for p in ref["models"][name]["prior"]}
+        for r in spec[name]["priors"]:
+            if r["class"] == "cor":  # brms (rstan) puts LKJ(eta) on the Cholesky factor L of the correlations
+                assert used[("L", r["group"], "")] == r["prior"].replace("lkj", "lkj_corr_cholesky")
+            else:
+                assert used[(r["class"], r["group"], r["coef"])] == r["prior"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["sleep_student", "sleep_lognormal", "sleep_gamma_log", "laptop_beta",
+                                  "wine_cumulative_logit"])
+def test_posterior_agrees_with_brms(name):
+    """blmer at its defaults against brms 2.18 with the same priors (tests/reference/
+    make_brms_families_reference.R): every posterior mean within 0.2 posterior SD."""
+    import bench.bayes_families as bf
+
+    ref = reference_json("brms_families_reference.json")["models"][name]
+    formula, data_name, fam, link = bf.BRMS[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = hl.blmer(formula, bf._data(data_name), family=hl.family(fam, link=link), seed=7, progressbar=False)
+    diag = fit.diagnostics()
+    assert diag["R-hat"].max() < 1.01
+    thresholds = [k for k in diag.index if k.startswith("Intercept[")]
+    dev = {}
+    for nm, r in ref["posterior"].items():
+        label = brms_label(nm, thresholds)
+        dev[label] = abs(diag.loc[label, "Estimate"] - r["mean"]) / diag.loc[label, "Est.Error"]
+    assert len(dev) == len(diag.index)  # every parameter of the fit is compared
+    assert max(dev.values()) < 0.2, dev

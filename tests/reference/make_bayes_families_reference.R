@@ -1,8 +1,7 @@
 # Data and maximum-likelihood anchors for the Bayesian families of issue 17 (hl.blmer with family =
 # "beta", "student", "lognormal"): R's frequentist fits of the same models, which the posteriors at
 # hierlm's weakly informative defaults should sit close to (bench/bayes_families.py compares them in
-# posterior SDs).  brms 2.18 could not be run here (rstan finds no Boost headers), so these and the
-# PyMC mirror model sampled with PyMC's NUTS are the comparisons.
+# posterior SDs).  brms 2.18 with the same priors: tests/reference/make_brms_families_reference.R.
 #
 #   Rscript tests/reference/make_bayes_families_reference.R   (from the repository root)
 #
@@ -34,7 +33,7 @@ tmb <- function(m) {
        re_cor = lapply(vc, function(x) { r <- attr(x, "correlation"); if (nrow(r) > 1) r[2, 1] else NULL }),
        dispersion = unname(sigma(m)),
        psi = if (family(m)$family == "t") unname(exp(m$fit$par[["psi"]])) else NULL,
-       logLik = as.numeric(logLik(m)))
+       logLik = as.numeric(logLik(m)), pdHess = m$sdr$pdHess)
 }
 
 m_beta <- glmmTMB(p ~ condition + (1 | talk), data = lu, family = beta_family())
@@ -47,7 +46,14 @@ data(ChickWeight)
 cw <- as.data.frame(ChickWeight)
 cw$Chick <- factor(as.character(cw$Chick), levels = as.character(1:50))
 cw$Diet <- factor(cw$Diet)
-m_gamma_chick <- glmmTMB(weight ~ Time + Diet + (Time | Chick), data = cw, family = Gamma(link = "log"))
+# glmmTMB's default start ends on a non-positive-definite Hessian at the boundary (sd(Intercept) 7.7e-10,
+# cor 0.998, logLik NA); started from lmer on log(weight) it reaches the interior maximum (logLik
+# -2315.56, positive-definite Hessian; the same maximum as the fit with Time centred)
+ml_chick <- lmer(log(weight) ~ Time + Diet + (Time | Chick), data = cw, REML = FALSE)
+vc_chick <- VarCorr(ml_chick)$Chick
+r_chick <- attr(vc_chick, "correlation")[2, 1]
+m_gamma_chick <- glmmTMB(weight ~ Time + Diet + (Time | Chick), data = cw, family = Gamma(link = "log"),
+                         start = list(theta = c(log(attr(vc_chick, "stddev")), r_chick / sqrt(1 - r_chick^2))))
 sleep <- lme4::sleepstudy
 m_gamma_sleep <- glmmTMB(Reaction ~ Days + (Days | Subject), data = sleep, family = Gamma(link = "identity"))
 

@@ -291,7 +291,8 @@ def choose_centring(spec: Spec, freq: StartValues | None = None) -> list[bool]:
     median over levels of the smallest eigenvalue of M_j exceeds 1 (Papaspiliopoulos, Roberts and
     Sköld 2007), with Σ scaled down to the lower 10% point of its chi-square sampling spread (few
     levels: the posterior reaches small variances).  Σ, σ and μ come from the frequentist fit when
-    there is one, else from moments.
+    there is one, else from moments.  Blocks with random slopes of the families beyond the canonical
+    four stay non-centred (see the comment in the loop).
     """
     if freq is not None:
         covs = freq.covariances
@@ -317,7 +318,12 @@ def choose_centring(spec: Spec, freq: StartValues | None = None) -> list[bool]:
         # with few levels Σ is uncertain and its posterior reaches small values, where centring
         # is bad: judge at a plausible low value (lower 10% point of a chi-square scaled estimate)
         low = chdtri(b.J - 1, 0.9) / (b.J - 1) if b.J > 1 else 0.0
-        out.append(bool(np.median(kappa) * low > 1.0))
+        # families beyond the canonical four (start values with info weights): a block with random
+        # slopes stays non-centred, as the hierarchical-centring shear (.shear) moves only intercept
+        # blocks, and a centred slope block leaves its fixed effects on a ridge with the slopes (Student-t
+        # sleepstudy: bulk ESS of b_Days 650 centred, 1000 non-centred; R-hat 1.011 against 1.004)
+        slopes = b.q > 1 and freq is not None and freq.weights is not None
+        out.append(bool(np.median(kappa) * low > 1.0) and not slopes)
     return out
 
 

@@ -146,3 +146,38 @@ def test_full_sbc_200_reps(case):
               n_keep=99, bins=10, seed=100 + case, n_jobs=2, **kw)
     assert res.n_failed == 0
     assert res.passed(alpha=0.01), str(res)
+
+
+# -- issue 17's families: student, gamma (log), beta (logit), cumulative (logit) -----------------------------
+FAMILIES = ["student", "gamma", "beta", "cumulative"]
+
+
+def test_recorded_family_sbc_is_uniform():
+    """bench/results/sbc_families.json (``python -m bench.sbc --model student --model gamma --model beta
+    --model cumulative --out bench/results/sbc_families.json``): 200 replications per family, no fit
+    failed, no parameter rejected at 1% after Holm's correction."""
+    import json
+
+    from support import ROOT
+
+    res = json.loads((ROOT / "bench" / "results" / "sbc_families.json").read_text())
+    assert res["n_reps"] == 200 and res["alpha"] == 0.01
+    assert set(FAMILIES) <= set(res["models"])
+    for name in FAMILIES:
+        m = res["models"][name]
+        assert m["n_failed"] == 0 and m["passed"], name
+        assert min(p["p_holm"] for p in m["parameters"].values()) > 0.01, name
+        assert len(m["ranks"][next(iter(m["ranks"]))]) == 200
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", FAMILIES)
+def test_full_sbc_200_reps_families(name):
+    """The family SBC of bench/sbc.py rerun (about a minute per family on two cores; beta three)."""
+    import bench.sbc as bs
+
+    formula, data, family, priors, kw = bs.templates()[name]
+    res = sbc(formula, data, family=bs._family(family), priors=priors, n_reps=200, draws=1000, tune=1000, chains=4,
+              thin=40, n_keep=99, bins=10, seed=300 + FAMILIES.index(name), n_jobs=2, **kw)
+    assert res.n_failed == 0
+    assert res.passed(alpha=0.01), str(res)
