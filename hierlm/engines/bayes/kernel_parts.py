@@ -1,4 +1,5 @@
-"""Pieces shared by the compiled log-density kernels (:mod:`.kernels`, :mod:`.kernels_marginal`).
+"""Pieces shared by the compiled log-density kernels (:mod:`.kernels`, :mod:`.kernels_marginal`,
+:mod:`.kernels_collapsed`, :mod:`.kernels_sparse`).
 
 Everything is ``numba.njit(cache=True)`` (in hierlm's own cache folder, :mod:`.cache`) with fastmath **off**: fastmath gave no measurable speed
 and made freshly compiled and cache-loaded code differ in the last bits, which breaks seeded
@@ -174,6 +175,42 @@ def tri_solve_T(L, w, out, q):
         for k in range(i + 1, q):
             s -= L[k, i] * out[k]
         out[i] = s / L[i, i]
+
+
+@njit(cache=True, fastmath=FM)
+def ranef_block_lp(x, GB, L, q, J, cent, zo, boff, grad, gL):
+    """Log density of one block's random effects and its gradient, given the likelihood's gradient ``GB``
+    in b.  Non-centred (``cent == 0``): z ~ N(0, I) with b = L z, so the chain rule runs through L.
+    Centred: r_j ~ MvNormal(0, L Lᵀ), with v = L⁻¹ r and lp = −½ vᵀv − Σ log L_ii.  Writes the gradient in
+    z (or r) into ``grad[zo:]`` and adds the gradient in L to ``gL``."""
+    lp = 0.0
+    if cent == 0:
+        for j in range(J):
+            for u in range(q):
+                zu = x[zo + j * q + u]
+                s = 0.0
+                for t in range(u, q):
+                    s += L[t, u] * GB[boff + j * q + t]
+                    gL[t, u] += GB[boff + j * q + t] * zu
+                grad[zo + j * q + u] = s - zu
+                lp += -0.5 * zu * zu - HALF_LOG_2PI
+        return lp
+    wv = np.empty(q)
+    v = np.empty(q)
+    logdiag = 0.0
+    for i in range(q):
+        logdiag += math.log(L[i, i])
+    for j in range(J):
+        tri_solve(L, x, zo + j * q, wv, q)
+        tri_solve_T(L, wv, v, q)
+        for i in range(q):
+            lp += -0.5 * wv[i] * wv[i] - HALF_LOG_2PI
+            grad[zo + j * q + i] = GB[boff + j * q + i] - v[i]
+            for u in range(i + 1):
+                gL[i, u] += v[i] * wv[u]
+    for i in range(q):
+        gL[i, i] -= J / L[i, i]
+    return lp - J * logdiag
 
 
 @njit(cache=True)

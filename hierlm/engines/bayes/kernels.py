@@ -39,10 +39,9 @@ from .kernel_parts import (
     fixed_prior,
     lkj_prior,
     pointer_table,
+    ranef_block_lp,
     positive_prior,
     prior_records,
-    tri_solve,
-    tri_solve_T,
     voidptr,
 )
 from .shear import shear_fwd, shear_T
@@ -201,34 +200,7 @@ def logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, tr):
         L = np.empty((q, q))
         build_L(x, xoff, q, L)
         gL = np.zeros((q, q))
-        if cent == 0:
-            for j in range(J):
-                for u in range(q):
-                    zu = x[zo + j * q + u]
-                    s = 0.0
-                    for t in range(u, q):
-                        s += L[t, u] * GB[boff + j * q + t]
-                        gL[t, u] += GB[boff + j * q + t] * zu
-                    grad[zo + j * q + u] = s - zu
-                    lp += -0.5 * zu * zu - HALF_LOG_2PI
-        else:
-            # r_j ~ MvNormal(0, L Lᵀ): v = L⁻¹ r, lp = −½ vᵀv − Σ log L_ii
-            wv = np.empty(q)
-            v = np.empty(q)
-            logdiag = 0.0
-            for i in range(q):
-                logdiag += math.log(L[i, i])
-            for j in range(J):
-                tri_solve(L, x, zo + j * q, wv, q)
-                tri_solve_T(L, wv, v, q)
-                for i in range(q):
-                    lp += -0.5 * wv[i] * wv[i] - HALF_LOG_2PI
-                    grad[zo + j * q + i] = GB[boff + j * q + i] - v[i]
-                    for u in range(i + 1):
-                        gL[i, u] += v[i] * wv[u]
-            lp -= J * logdiag
-            for i in range(q):
-                gL[i, i] -= J / L[i, i]
+        lp += ranef_block_lp(x, GB, L, q, J, cent, zo, boff, grad, gL)
         lp += lkj_prior(L, q, fl, ints[HDR + BREC * k + B_FOFF], gL)
         chol_grad_to_x(gL, L, q, grad, xoff)
     return lp

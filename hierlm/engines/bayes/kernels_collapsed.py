@@ -36,9 +36,9 @@ from .kernel_parts import (
     fixed_prior,
     lkj_prior,
     pointer_table,
+    ranef_block_lp,
     positive_prior,
     prior_records,
-    tri_solve,
     tri_solve_T,
     voidptr,
 )
@@ -343,33 +343,7 @@ def coll_logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, A):
         boff = ints[rec + B_BOFF]
         zo = xoff + q * (q + 1) // 2
         gL = np.zeros((q, q))
-        if ints[rec + B_CENT] == 0:
-            for j in range(J):
-                for uu in range(q):
-                    zu = x[zo + j * q + uu]
-                    s = 0.0
-                    for t in range(uu, q):
-                        s += L[t, uu] * GB[boff + j * q + t]
-                        gL[t, uu] += GB[boff + j * q + t] * zu
-                    grad[zo + j * q + uu] = s - zu
-                    lp += -0.5 * zu * zu - HALF_LOG_2PI
-        else:
-            wv = np.empty(q)
-            vv = np.empty(q)
-            logdiag = 0.0
-            for i in range(q):
-                logdiag += math.log(L[i, i])
-            for j in range(J):
-                tri_solve(L, x, zo + j * q, wv, q)
-                tri_solve_T(L, wv, vv, q)
-                for i in range(q):
-                    lp += -0.5 * wv[i] * wv[i] - HALF_LOG_2PI
-                    grad[zo + j * q + i] = GB[boff + j * q + i] - vv[i]
-                    for uu in range(i + 1):
-                        gL[i, uu] += vv[i] * wv[uu]
-            lp -= J * logdiag
-            for i in range(q):
-                gL[i, i] -= J / L[i, i]
+        lp += ranef_block_lp(x, GB, L, q, J, ints[rec + B_CENT], zo, boff, grad, gL)
         lp += lkj_prior(L, q, fl, ints[rec + B_FOFF], gL)
         chol_grad_to_x(gL, L, q, grad, xoff)
     return lp
