@@ -43,7 +43,7 @@ from .kernel_parts import (
     voidptr,
 )
 from .kernels import B_BOFF, B_CENT, B_FOFF, B_J, B_ONES, B_Q, B_XOFF, B_ZOFF, BREC
-from .kernels_marginal import _chol_inplace, _chol_solve
+from .kernels_marginal import _chol_inplace, _chol_solve, level_terms
 from .shear import shear_fwd, shear_T
 
 __all__ = ["c_logp", "coll_logp_grad", "collapsed_block", "collapsed_keep", "collapsed_layout", "draw_collapsed",
@@ -273,28 +273,11 @@ def coll_logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, A):
                 P[a, b] = s + (s2 if a == b else 0.0)
         if not _chol_inplace(P, qc):
             return -np.inf
-        for a in range(qc):
-            sum_ld += 2.0 * math.log(P[a, a])
-        _chol_solve(P, u, v, qc)
-        for a in range(qc):
-            sum_uv += u[a] * v[a]
-            sum_vv += v[a] * v[a]
-        for b in range(qc):
-            for a in range(qc):
-                ei[a] = 1.0 if a == b else 0.0
-            _chol_solve(P, ei, col, qc)
-            sum_tr += col[b]
-            for a in range(qc):
-                s = 0.0
-                for t in range(qc):
-                    s += AL[a, t] * col[t]
-                gLc[a, b] -= s
-        for a in range(qc):
-            alv = 0.0
-            for t in range(qc):
-                alv += AL[a, t] * v[t]
-            for b in range(qc):
-                gLc[a, b] += (c[j * qc + a] - alv) * v[b] / s2
+        ld, uv, vv, tr = level_terms(P, u, AL, c, j * qc, s2, qc, v, col, ei, gLc)
+        sum_ld += ld
+        sum_uv += uv
+        sum_vv += vv
+        sum_tr += tr
         for a in range(qc):
             s = 0.0
             for t in range(a + 1):

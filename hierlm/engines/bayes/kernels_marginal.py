@@ -74,6 +74,40 @@ def _chol_solve(R, b, out, q):
 
 
 @njit(cache=True, fastmath=FM)
+def level_terms(P, u, AL, g, goff, s2, q, w, col, e, gL):
+    """One level's terms of the marginal log density, given the Cholesky factor ``P`` of its q × q system:
+    solves P Pᵀ w = u (``w`` written), adds the level's gradient in L to ``gL`` (with ``AL`` = A L and ``g``
+    = Z̃ᵀ(ỹ − X̃β) of the level at ``g[goff:]``), and returns (log det, uᵀw, wᵀw, trace of the inverse)."""
+    ld = 0.0
+    for a in range(q):
+        ld += 2.0 * math.log(P[a, a])
+    _chol_solve(P, u, w, q)
+    uw = 0.0
+    ww = 0.0
+    for a in range(q):
+        uw += u[a] * w[a]
+        ww += w[a] * w[a]
+    tr = 0.0
+    for b in range(q):
+        for a in range(q):
+            e[a] = 1.0 if a == b else 0.0
+        _chol_solve(P, e, col, q)
+        tr += col[b]
+        for a in range(q):
+            s = 0.0
+            for c in range(q):
+                s += AL[a, c] * col[c]
+            gL[a, b] -= s
+    for a in range(q):
+        alw = 0.0
+        for c in range(q):
+            alw += AL[a, c] * w[c]
+        for b in range(q):
+            gL[a, b] += (g[goff + a] * w[b] - alw * w[b]) / s2
+    return ld, uw, ww, tr
+
+
+@njit(cache=True, fastmath=FM)
 def _level_system(j, x, p, q, L, s2, A, ZX, Zy, g, u, AL, P):
     """g = Zᵀ(y − Xβ), u = Lᵀg, AL = A L and the Cholesky factor of P = σ²I + LᵀAL (in P)."""
     for t in range(q):
@@ -152,28 +186,11 @@ def marg_logp_grad(x, grad, ints, fl, A, ZX, Zy, XtX, Xty):
     for j in range(J):
         if not _level_system(j, xd, p, q, L, s2, A, ZX, Zy, g, u, AL, P):
             return -np.inf
-        for a in range(q):
-            sum_logdetP += 2.0 * math.log(P[a, a])
-        _chol_solve(P, u, w, q)
-        for a in range(q):
-            sum_uw += u[a] * w[a]
-            sum_ww += w[a] * w[a]
-        for b in range(q):
-            for a in range(q):
-                e_i[a] = 1.0 if a == b else 0.0
-            _chol_solve(P, e_i, col, q)
-            sum_trPinv += col[b]
-            for a in range(q):
-                s = 0.0
-                for c in range(q):
-                    s += AL[a, c] * col[c]
-                gL[a, b] -= s
-        for a in range(q):
-            alw = 0.0
-            for c in range(q):
-                alw += AL[a, c] * w[c]
-            for b in range(q):
-                gL[a, b] += (g[a] * w[b] - alw * w[b]) / s2
+        ld, uw, ww, tr = level_terms(P, u, AL, g, 0, s2, q, w, col, e_i, gL)
+        sum_logdetP += ld
+        sum_uw += uw
+        sum_ww += ww
+        sum_trPinv += tr
         for c in range(p):
             s = 0.0
             for a in range(q):
