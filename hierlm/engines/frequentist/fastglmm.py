@@ -12,10 +12,9 @@ Hessian-based vcov — is :class:`GlmmProblem`'s.
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
 
-from .glmm import GlmmProblem, _z_rows
+from .glmm import GlmmProblem, _z_rows, augmented_solve
 
 __all__ = ["DenseGlmmProblem", "dense_enough"]
 
@@ -64,19 +63,4 @@ class DenseGlmmProblem(GlmmProblem):
         w, z = self.working(eta, mu)
         ZL = self._dense_z() @ self._lambda_dense(lams)
         ZLw = ZL * w[:, None]
-        q, p = self.q, self.p if update_beta else 0
-        A = np.empty((q + p, q + p))
-        A[:q, :q] = ZL.T @ ZLw
-        if update_beta:
-            A[q:, :q] = self.X.T @ ZLw
-            A[q:, q:] = self.X.T @ (w[:, None] * self.X)
-            rhs = np.concatenate([ZLw.T @ z, self.X.T @ (w * z)])
-        else:
-            rhs = ZLw.T @ (z - self.X @ beta)
-        A[np.arange(q), np.arange(q)] += 1.0
-        L, info = sla.lapack.dpotrf(A, lower=1, clean=0, overwrite_a=1)
-        if info != 0:
-            return None
-        sol, _ = sla.lapack.dpotrs(L, rhs, lower=1)
-        logdet = 2.0 * float(np.log(np.diagonal(L)[:q]).sum())
-        return sol[:q], (sol[q:] if update_beta else beta), logdet
+        return augmented_solve(ZL.T @ ZLw, self.X.T @ ZLw if update_beta else None, self.X, w, z, ZLw, beta)

@@ -178,22 +178,8 @@ class GlmmProblem:
                                  format="csr")
         ZL = self._zs @ _lambda_matrix(lams, self.nlevels)
         ZLw = ZL.multiply(w[:, None]).tocsr()
-        q, p = self.q, self.p if update_beta else 0
-        A = np.empty((q + p, q + p))
-        A[:q, :q] = (ZL.T @ ZLw).toarray()
-        if update_beta:
-            A[q:, :q] = (ZLw.T @ self.X).T
-            A[q:, q:] = self.X.T @ (w[:, None] * self.X)
-            rhs = np.concatenate([ZLw.T @ z, self.X.T @ (w * z)])
-        else:
-            rhs = ZLw.T @ (z - self.X @ beta)
-        A[np.arange(q), np.arange(q)] += 1.0
-        L, info = sla.lapack.dpotrf(A, lower=1, clean=0, overwrite_a=1)
-        if info != 0:
-            return None
-        sol, _ = sla.lapack.dpotrs(L, rhs, lower=1)
-        logdet = 2.0 * float(np.log(np.diagonal(L)[:q]).sum())
-        return sol[:q], (sol[q:] if update_beta else beta), logdet
+        return augmented_solve((ZL.T @ ZLw).toarray(), (ZLw.T @ self.X).T if update_beta else None, self.X, w, z,
+                               ZLw, beta)
 
     def pirls(self, lams: list[np.ndarray], beta: np.ndarray | None, u: np.ndarray | None,
               update_beta: bool, tol: float = 1e-10, maxit: int = 100) -> PirlsResult | None:
@@ -460,6 +446,34 @@ def nb_theta_ml(y: np.ndarray, mu: np.ndarray, weights: np.ndarray | None = None
 
     res = minimize_scalar(nll, bounds=(-8.0, 12.0), method="bounded", options={"xatol": 1e-8})
     return float(np.exp(res.x))
+
+
+def augmented_solve(AZZ: np.ndarray, AXZ: np.ndarray | None, X: np.ndarray, w: np.ndarray, z: np.ndarray, ZLw,
+                    beta: np.ndarray):
+    """Dense Cholesky solve of the PIRLS system [ZΛ X]ᵀW[ZΛ X] + diag(I, 0) for (u, β), or for u alone at a
+    fixed β when ``AXZ`` is None.
+
+    ``AZZ`` is (ZΛ)ᵀWZΛ and ``AXZ`` XᵀWZΛ (both dense), ``ZLw`` is W ZΛ (dense or sparse).  Returns
+    (u, β, log det of the u block) or None when the system is not positive definite.
+    """
+    q = AZZ.shape[0]
+    update_beta = AXZ is not None
+    p = X.shape[1] if update_beta else 0
+    A = np.empty((q + p, q + p))
+    A[:q, :q] = AZZ
+    if update_beta:
+        A[q:, :q] = AXZ
+        A[q:, q:] = X.T @ (w[:, None] * X)
+        rhs = np.concatenate([ZLw.T @ z, X.T @ (w * z)])
+    else:
+        rhs = ZLw.T @ (z - X @ beta)
+    A[np.arange(q), np.arange(q)] += 1.0
+    L, info = sla.lapack.dpotrf(A, lower=1, clean=0, overwrite_a=1)
+    if info != 0:
+        return None
+    sol, _ = sla.lapack.dpotrs(L, rhs, lower=1)
+    logdet = 2.0 * float(np.log(np.diagonal(L)[:q]).sum())
+    return sol[:q], (sol[q:] if update_beta else beta), logdet
 
 
 def _z_rows(idx: np.ndarray, V: np.ndarray, nlevels: int) -> sp.csr_matrix:

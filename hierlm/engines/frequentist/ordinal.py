@@ -32,6 +32,7 @@ import scipy.sparse as sp
 
 from ...design.links import latent_distribution
 from ...errors import HierlmError
+from .glmm import _lambda_matrix, _z_rows
 from .optimize import blas_threads, bobyqa
 from .pirls import IrlsSystem
 from .theta import ThetaMap, column_transform
@@ -469,17 +470,3 @@ def _quantile(dist, p: np.ndarray) -> np.ndarray:
         below = dist.cdf(mid) < p
         lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
     return 0.5 * (lo + hi)
-
-
-def _z_rows(idx: np.ndarray, V: np.ndarray, nlevels: int) -> sp.csr_matrix:
-    """Z of one block, columns level-major (level l, term j at l·p + j)."""
-    n, p = V.shape
-    cols = (idx[:, None] * p + np.arange(p)[None, :]).ravel()
-    return sp.csr_matrix((V.ravel(), (np.repeat(np.arange(n), p), cols)), shape=(n, nlevels * p))
-
-
-def _lambda_matrix(lams: list[np.ndarray], nlevels: list[int]) -> sp.spmatrix:
-    """Λ = blockdiag(I_L ⊗ λ) over the blocks (level-major u)."""
-    if all(lam.shape == (1, 1) for lam in lams):
-        return sp.diags(np.concatenate([np.full(L, lam[0, 0]) for lam, L in zip(lams, nlevels)]))
-    return sp.block_diag([sp.kron(sp.identity(L), sp.csr_matrix(lam)) for lam, L in zip(lams, nlevels)], format="csr")
