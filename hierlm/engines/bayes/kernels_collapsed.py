@@ -43,7 +43,7 @@ from .kernel_parts import (
     voidptr,
 )
 from .kernels import B_BOFF, B_CENT, B_FOFF, B_J, B_ONES, B_Q, B_XOFF, B_ZOFF, BREC
-from .kernels_marginal import _chol_inplace, _chol_solve, level_terms
+from .kernels_marginal import _chol_solve, level_factor, level_terms
 from .shear import shear_fwd, shear_T
 
 __all__ = ["c_logp", "coll_logp_grad", "collapsed_block", "collapsed_keep", "collapsed_layout", "draw_collapsed",
@@ -254,24 +254,7 @@ def coll_logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, A):
             Lv[j] = lam * vj
         gLc[0, 0] = g
     for j in range(Jc if qc > 1 else 0):
-        for a in range(qc):
-            s = 0.0
-            for b in range(a, qc):
-                s += Lc[b, a] * c[j * qc + b]
-            u[a] = s
-        for a in range(qc):
-            for b in range(qc):
-                s = 0.0
-                for t in range(b, qc):
-                    s += A[j, a, t] * Lc[t, b]
-                AL[a, b] = s
-        for a in range(qc):
-            for b in range(qc):
-                s = 0.0
-                for t in range(a, qc):
-                    s += Lc[t, a] * AL[t, b]
-                P[a, b] = s + (s2 if a == b else 0.0)
-        if not _chol_inplace(P, qc):
+        if not level_factor(j, qc, Lc, s2, A, c, j * qc, u, AL, P):
             return -np.inf
         ld, uv, vv, tr = level_terms(P, u, AL, c, j * qc, s2, qc, v, col, ei, gLc)
         sum_ld += ld
@@ -348,6 +331,7 @@ def draw_collapsed(Xs, E, ints, fl, y, X, G, Z, off, w, A):
     c = np.empty(Jc * qc)
     Lc = np.empty((qc, qc))
     P = np.empty((qc, qc))
+    AL = np.empty((qc, qc))
     u = np.empty(qc)
     v = np.empty(qc)
     e = np.empty(qc)
@@ -359,19 +343,7 @@ def draw_collapsed(Xs, E, ints, fl, y, X, G, Z, off, w, A):
         s2 = sd * sd
         build_L(x, ints[recc + B_XOFF], qc, Lc)
         for j in range(Jc):
-            for a in range(qc):
-                s = 0.0
-                for b in range(a, qc):
-                    s += Lc[b, a] * c[j * qc + b]
-                u[a] = s
-            for a in range(qc):
-                for b in range(qc):
-                    s = 0.0
-                    for t in range(a, qc):
-                        for t2 in range(b, qc):
-                            s += Lc[t, a] * A[j, t, t2] * Lc[t2, b]
-                    P[a, b] = s + (s2 if a == b else 0.0)
-            _chol_inplace(P, qc)
+            level_factor(j, qc, Lc, s2, A, c, j * qc, u, AL, P)
             _chol_solve(P, u, v, qc)
             for a in range(qc):
                 e[a] = E[sidx, j, a]

@@ -108,17 +108,13 @@ def level_terms(P, u, AL, g, goff, s2, q, w, col, e, gL):
 
 
 @njit(cache=True, fastmath=FM)
-def _level_system(j, x, p, q, L, s2, A, ZX, Zy, g, u, AL, P):
-    """g = Zᵀ(y − Xβ), u = Lᵀg, AL = A L and the Cholesky factor of P = σ²I + LᵀAL (in P)."""
-    for t in range(q):
-        s = Zy[j, t]
-        for c in range(p):
-            s -= ZX[j, t, c] * x[c]
-        g[t] = s
+def level_factor(j, q, L, s2, A, g, goff, u, AL, P):
+    """u = Lᵀg (g of level ``j`` at ``g[goff:]``), AL = A_j L and the Cholesky factor of P = σ²I + LᵀAL (in P);
+    False when P is not positive definite."""
     for t in range(q):
         s = 0.0
         for a in range(t, q):
-            s += L[a, t] * g[a]
+            s += L[a, t] * g[goff + a]
         u[t] = s
     for a in range(q):
         for b in range(q):
@@ -133,6 +129,17 @@ def _level_system(j, x, p, q, L, s2, A, ZX, Zy, g, u, AL, P):
                 s += L[c, a] * AL[c, b]
             P[a, b] = s + (s2 if a == b else 0.0)
     return _chol_inplace(P, q)
+
+
+@njit(cache=True, fastmath=FM)
+def _level_system(j, x, p, q, L, s2, A, ZX, Zy, g, u, AL, P):
+    """g = Zᵀ(y − Xβ), then :func:`level_factor`."""
+    for t in range(q):
+        s = Zy[j, t]
+        for c in range(p):
+            s -= ZX[j, t, c] * x[c]
+        g[t] = s
+    return level_factor(j, q, L, s2, A, g, 0, u, AL, P)
 
 
 @njit(cache=True, fastmath=FM)
