@@ -258,3 +258,111 @@ def block_record(block) -> list[float]:
 def pointer_table(*arrays_and_ints) -> np.ndarray:
     """int64 table of array addresses (and plain integers) for the kernels' ``user_data``."""
     return np.array([a.ctypes.data if isinstance(a, np.ndarray) else int(a) for a in arrays_and_ints], np.int64)
+
+
+# -- scale × direction coordinates of a covariance factor (the integrated-out routes) -----------------------
+# PyMC packs a block's lower factor L row by row with a log diagonal.  When a row's scale sd_i is small its
+# off-diagonal entries L_ij must shrink with it, a funnel in those coordinates.  The integrated-out routes
+# sample row i of a block with q ≥ 2 as ``(y_1 … y_i, s_i)`` instead: s_i = log sd_i (the row's norm) and
+# v_j = sinh(y_j) = L_ij / L_ii, so that L_row = e^{s_i} (v, 1) / √(1 + |v|²).  For q = 2 this is Stan's
+# parametrisation (v = r / √(1 − r²), r = tanh y, the correlation), and in general the direction is
+# unconstrained and independent of the scale.  The map's log Jacobian to the packed coordinates is
+# Σ_rows [i log L_ii + Σ_j log cosh y_j] (the map (v, s) → (L_i·, log L_ii) has determinant L_ii^i).
+# ``cb`` = [count, offset_1, q_1, …]: where each such block starts in the vector and its size.
+def corr_table(p: int, qs) -> np.ndarray:
+    """``cb`` for a vector ``[β (p), packed factors of the blocks of sizes qs, …]``: the blocks with q ≥ 2."""
+    out, off = [0], p
+    for q in qs:
+        if q >= 2:
+            out += [off, q]
+        off += q * (q + 1) // 2
+    out[0] = (len(out) - 1) // 2
+    return np.array(out, np.int64)
+
+
+@njit(cache=True, fastmath=FM)
+def _log_cosh(y):
+    a = abs(y)
+    return a + math.log1p(math.exp(-2.0 * a)) - LOG2
+
+
+@njit(cache=True, fastmath=FM)
+def corr_from_sampler(xs, x, cb):
+    """Sampler coordinates ``xs`` → PyMC's packed coordinates ``x``; returns the log Jacobian."""
+    for i in range(xs.shape[0]):
+        x[i] = xs[i]
+    jac = 0.0
+    for k in range(cb[0]):
+        idx = cb[1 + 2 * k]
+        for i in range(cb[2 + 2 * k]):
+            rho = 0.0
+            for j in range(i):
+                v = math.sinh(xs[idx + j])
+                rho += v * v
+            ld = xs[idx + i] - 0.5 * math.log1p(rho)
+            lii = math.exp(ld)
+            for j in range(i):
+                x[idx + j] = lii * math.sinh(xs[idx + j])
+                jac += _log_cosh(xs[idx + j])
+            x[idx + i] = ld
+            jac += i * ld
+            idx += i + 1
+    return jac
+
+
+@njit(cache=True, fastmath=FM)
+def corr_grad_to_sampler(xs, x, g, cb):
+    """The gradient ``g`` in PyMC's packed coordinates → in the sampler's (in place), the log Jacobian's added."""
+    for k in range(cb[0]):
+        idx = cb[1 + 2 * k]
+        for i in range(cb[2 + 2 * k]):
+            lii = math.exp(x[idx + i])
+            rho = 0.0
+            gv = 0.0
+            for j in range(i):
+                v = math.sinh(xs[idx + j])
+                rho += v * v
+                gv += g[idx + j] * v
+            gs = lii * gv + g[idx + i] + i
+            for j in range(i):
+                y = xs[idx + j]
+                dv = lii * g[idx + j] - gs * math.sinh(y) / (1.0 + rho)
+                g[idx + j] = dv * math.cosh(y) + math.tanh(y)
+            g[idx + i] = gs
+            idx += i + 1
+
+
+@njit(cache=True, fastmath=FM)
+def corr_to_sampler(x, cb):
+    """PyMC's packed coordinates → the sampler's (a copy)."""
+    xs = x.copy()
+    for k in range(cb[0]):
+        idx = cb[1 + 2 * k]
+        for i in range(cb[2 + 2 * k]):
+            lii = math.exp(x[idx + i])
+            rho = 0.0
+            for j in range(i):
+                v = x[idx + j] / lii
+                rho += v * v
+                xs[idx + j] = math.asinh(v)
+            xs[idx + i] = x[idx + i] + 0.5 * math.log1p(rho)
+            idx += i + 1
+    return xs
+
+
+@njit(cache=True, fastmath=FM)
+def corr_draws_from_sampler(Xs, cb):
+    """Draws (S, ndim) in the sampler's coordinates → PyMC's packed coordinates."""
+    out = np.empty_like(Xs)
+    for s in range(Xs.shape[0]):
+        corr_from_sampler(Xs[s], out[s], cb)
+    return out
+
+
+@njit(cache=True)
+def corr_blocks(address, length):
+    """The ``cb`` table at ``address`` (``length`` entries), or an empty one when ``address`` is 0."""
+    if address == 0:
+        return np.zeros(1, np.int64)
+    return numba.carray(voidptr(address), (length,), np.int64)
+

@@ -314,7 +314,7 @@ def kernel_args(data: dict) -> tuple:
     return tuple(data[k] for k in ("ints", "fl", "y", "X", "G", "Z", "off", "w", "tr"))
 
 
-@njit(cache=True, fastmath=FM)
+@njit(cache=True, fastmath=FM, nogil=True)
 def gaussian_pointwise(beta, R, sigma, X, off, G, Z, zoff, qs, boff, y, lpw, pw, out):
     """Gaussian log-likelihood of every row for S draws (the ``log_likelihood`` group, for LOO).
 

@@ -9,8 +9,9 @@ covariance factor is block diagonal, ``L = diag(L_1, …, L_K)``::
 evaluated from per-level sufficient statistics (Z̃ᵀZ̃, Z̃ᵀX̃, Z̃ᵀỹ per level; X̃ᵀX̃, X̃ᵀỹ, ỹᵀỹ), so a
 gradient costs O(J q³ + J q p) whatever the number of rows.  The statistics are those of ỹ − X̃β₀
 (β₀ its least-squares fit, stored after the records in ``fl``) and the data terms use β − β₀: the
-residual sum of squares is then never a small difference of huge numbers (y = 1e9 + noise).  The sampler sees
-``[β, L_1 packed, …, L_K packed, log σ]``
+residual sum of squares is then never a small difference of huge numbers (y = 1e9 + noise).  The density is
+written in ``[β, L_1 packed, …, L_K packed, log σ]``; nutpie samples each factor with q ≥ 2 in scale ×
+direction coordinates (:func:`.kernel_parts.corr_from_sampler`, no funnel when an SD is near 0)
 (about 5 leapfrog steps per draw instead of 26 for the joint model).  Afterwards the non-centred
 ``z`` of the mirror model is drawn exactly from its conditional
 ``z_j | · ~ N(P_j⁻¹ u_j, σ² P_j⁻¹)``, ``P_j = σ² I + Lᵀ A_j L``, ``u_j = Lᵀ Z̃_jᵀ(ỹ_j − X̃_j β)``.
@@ -35,6 +36,10 @@ from .kernel_parts import (
     finish,
     fixed_prior,
     lkj_prior,
+    corr_blocks,
+    corr_from_sampler,
+    corr_grad_to_sampler,
+    corr_table,
     pointer_table,
     positive_prior,
     prior_records,
@@ -296,13 +301,19 @@ def c_logp(dim, x_, out_, logp_, user_data):
     ints, fl, A, ZX, Zy, XtX, Xty = _unpack(user_data)
     if dim != ints[0]:
         return -1
-    x = numba.carray(x_, (dim,))
+    meta = numba.carray(user_data, (META,), np.int64)
+    cb = corr_blocks(meta[9], meta[10])
+    xs = numba.carray(x_, (dim,))
     out = numba.carray(out_, (dim,))
-    return finish(marg_logp_grad(x, out, ints, fl, A, ZX, Zy, XtX, Xty), out, logp_)
+    x = np.empty(dim)
+    val = corr_from_sampler(xs, x, cb) + marg_logp_grad(x, out, ints, fl, A, ZX, Zy, XtX, Xty)
+    corr_grad_to_sampler(xs, x, out, cb)
+    return finish(val, out, logp_)
 
 
-def pack_marginal(spec) -> tuple[dict, int]:
-    """Sufficient statistics and prior records of ``spec`` for :func:`marg_logp_grad`."""
+def pack_marginal(spec, corr: bool = True) -> tuple[dict, int]:
+    """Sufficient statistics and prior records of ``spec`` for :func:`marg_logp_grad`; ``corr``: nutpie's entry
+    point :func:`c_logp` takes the scale × direction coordinates of :func:`.kernel_parts.corr_from_sampler`."""
     blocks = spec.blocks
     sw = np.sqrt(spec.weights)
     X = spec.X * sw[:, None]
@@ -326,9 +337,10 @@ def pack_marginal(spec) -> tuple[dict, int]:
     fl += [float(y @ y), float(n), float(0.5 * np.sum(np.log(spec.weights))), *b0.tolist()]
     ints = np.array([ndim, p, q, J, len(blocks), *[b.q for b in blocks]], np.int64)
     d = dict(ints=ints, fl=np.asarray(fl, float), A=A, ZX=ZX, Zy=Zy, b0=np.ascontiguousarray(b0, float),
-             XtX=np.ascontiguousarray(X.T @ X), Xty=np.ascontiguousarray(X.T @ y))
+             XtX=np.ascontiguousarray(X.T @ X), Xty=np.ascontiguousarray(X.T @ y),
+             cb=corr_table(p, [b.q for b in blocks]) if corr else np.zeros(1, np.int64))
     d["meta"] = pointer_table(d["ints"], len(ints), d["fl"], len(d["fl"]), d["A"], d["ZX"], d["Zy"], d["XtX"],
-                              d["Xty"], 0, 0, 0)
+                              d["Xty"], d["cb"], len(d["cb"]), 0)
     return d, ndim
 
 

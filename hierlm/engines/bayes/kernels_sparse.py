@@ -19,8 +19,9 @@ inverse)::
 
 (the standard identities ∂ log|P| = tr(P⁻¹ ∂P) and ∂(uᵀP⁻¹u) = 2wᵀ∂u − wᵀ(∂P)w; nothing is
 differentiated through the solver).  As in :mod:`.kernels_marginal` the statistics are those of
-ỹ − X̃β₀ (β₀ its least-squares fit) and the data terms use β − β₀.  The sampler sees
-``[β, L_1 packed, …, L_K packed, log σ]``; afterwards z is drawn exactly from its conditional
+ỹ − X̃β₀ (β₀ its least-squares fit) and the data terms use β − β₀.  The density is written in
+``[β, L_1 packed, …, L_K packed, log σ]`` and sampled with each factor of q ≥ 2 in the scale × direction
+coordinates of :func:`.kernel_parts.corr_from_sampler`; afterwards z is drawn exactly from its conditional
 ``z | · ~ N(w, σ²P⁻¹)`` as ``w + σ L_P⁻ᵀ e`` (one refactorisation per draw).
 """
 
@@ -41,6 +42,10 @@ from .kernel_parts import (
     build_L,
     c_sig,
     chol_grad_to_x,
+    corr_blocks,
+    corr_from_sampler,
+    corr_grad_to_sampler,
+    corr_table,
     finish,
     fixed_prior,
     lkj_prior,
@@ -410,9 +415,14 @@ def c_logp(dim, x_, out_, logp_, user_data):
     ints, fl, sym, Avals, ZX, Zy, XtX, Xty = _unpack(user_data)
     if dim != ints[I_NDIM]:
         return -1
-    x = numba.carray(x_, (dim,))
+    meta = numba.carray(user_data, (META,), np.int64)
+    cb = corr_blocks(meta[11], meta[12])
+    xs = numba.carray(x_, (dim,))
     out = numba.carray(out_, (dim,))
-    return finish(sparse_logp_grad(x, out, ints, fl, sym, Avals, ZX, Zy, XtX, Xty), out, logp_)
+    x = np.empty(dim)
+    val = corr_from_sampler(xs, x, cb) + sparse_logp_grad(x, out, ints, fl, sym, Avals, ZX, Zy, XtX, Xty)
+    corr_grad_to_sampler(xs, x, out, cb)
+    return finish(val, out, logp_)
 
 
 # -- packing (once per design) -------------------------------------------------------------------
@@ -468,8 +478,10 @@ def _node_blocks(spec, sw):
     return A, (adj_ptr, ej.astype(np.int64)), size_o, blk_o, qorig_o, Zw
 
 
-def pack_sparse(spec, max_entries: int = 20_000_000, max_flops: float = 5e9) -> tuple[dict, int] | None:
-    """Sufficient statistics, symbolic factorisation and prior records of ``spec`` for :func:`sparse_logp_grad`.
+def pack_sparse(spec, max_entries: int = 20_000_000, max_flops: float = 5e9,
+                corr: bool = True) -> tuple[dict, int] | None:
+    """Sufficient statistics, symbolic factorisation and prior records of ``spec`` for :func:`sparse_logp_grad`
+    (``corr``: nutpie's entry point :func:`c_logp` takes the coordinates of :func:`.kernel_parts.corr_from_sampler`).
 
     Returns ``(data, ndim)``, with ``data["info"]`` the counts of the factorisation (nodes, node
     blocks of A and of the factor, scalar nonzeros, flops per factorisation), or None when the factor
@@ -519,8 +531,9 @@ def pack_sparse(spec, max_entries: int = 20_000_000, max_flops: float = 5e9) -> 
     d = dict(ints=ints, fl=np.asarray(fl, float), sym=sym, Avals=Avals, ZX=np.ascontiguousarray(ZX[eidx]),
              Zy=np.ascontiguousarray(Zy[eidx]), XtX=np.ascontiguousarray(X.T @ X), Xty=np.ascontiguousarray(X.T @ y),
              b0=np.ascontiguousarray(b0, float), info=info)
+    d["cb"] = corr_table(p, [b.q for b in blocks]) if corr else np.zeros(1, np.int64)
     d["meta"] = pointer_table(d["ints"], len(ints), d["fl"], len(d["fl"]), d["sym"], len(sym), d["Avals"], d["ZX"],
-                              d["Zy"], d["XtX"], d["Xty"], 0, 0, 0, 0, 0)
+                              d["Zy"], d["XtX"], d["Xty"], d["cb"], len(d["cb"]), 0, 0, 0)
     return d, ndim
 
 

@@ -17,6 +17,7 @@ sampled: ``import hierlm`` stays fast.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +27,8 @@ from . import kernels
 from . import kernels_collapsed as kc_
 from . import kernels_marginal as km
 from . import kernels_sparse as ks
-from .nutpie_core import STAT_NAMES, run_nuts
+from .kernel_parts import corr_draws_from_sampler, corr_to_sampler
+from .nutpie_core import STAT_NAMES, default_cores, run_nuts
 from .posterior import RanefMoments, constrain, factor_of, reduced_layout, to_dataset
 from .pymc_model import build_model, sample_prior, sample_pymc
 from .shear import auto_shear, shear_arrays, to_internal, to_model
@@ -107,11 +109,17 @@ def _sample_kernel(spec: Spec, route, start, store_ranef: bool, *, seed, draws, 
             d, ndim = km.pack_marginal(spec)
             address, zdraws = km.c_logp.address, km.z_chunks
 
+        cb = d["cb"]  # the sampler sees the factors in scale × direction coordinates (kernel_parts.corr_from_sampler)
+
         def init_m(s):
-            return init_point(spec, s, start)[keep]
+            return corr_to_sampler(init_point(spec, s, start)[keep], cb)
+
+        def to_model_coords(c, Xi):
+            return corr_draws_from_sampler(np.ascontiguousarray(Xi), cb)
 
         with _one_blas_thread():
-            Xm, stats = run_nuts(address, int(d["meta"].ctypes.data), d, ndim, init_m, **common)
+            Xm, stats = run_nuts(address, int(d["meta"].ctypes.data), d, ndim, init_m, transform=to_model_coords,
+                                 **common)
         return _with_ranef(spec, Xm, zdraws(spec, Xm, d, seed), keep, moments), stats, moments
     if route.kernel == "collapsed":
         return _sample_collapsed(spec, route.collapsed, start, moments, **common)
@@ -229,8 +237,19 @@ def gaussian_loglik(spec, design, resp):
     pw = np.ascontiguousarray(resp.prior_weights, float)
     lpw = np.log(pw)
 
-    def f(beta, R, sigma, out):
+    def part(beta, R, sigma, out):
         kernels.gaussian_pointwise(beta, R, sigma, X, off, G, Z, zoff, qs, boff, y, lpw, pw, out)
+
+    def f(beta, R, sigma, out):  # the kernel releases the GIL: the draws split over the usable cores
+        S = beta.shape[0]
+        k = default_cores(S)
+        if k < 2 or S * design.n < 1_000_000:
+            return part(beta, R, sigma, out)
+        cuts = np.linspace(0, S, k + 1).astype(int)
+        with ThreadPoolExecutor(k) as pool:
+            jobs = [pool.submit(part, beta[a:b], R[a:b], sigma[a:b], out[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+            for job in jobs:
+                job.result()
 
     return f
 
