@@ -40,10 +40,10 @@ def _loop_collapsed(n, x, g, a0, a1, a2, a3, a4, a5, a6, a7, a8):
 
 
 @njit
-def _loop_sparse(n, x, g, a0, a1, a2, a3, a4, a5, a6, a7):
+def _loop_sparse(n, x, g, a0, a1, a2, a3, a4, a5, a6, a7, a8):
     s = 0.0
     for _ in range(n):
-        s += ks.sparse_logp_grad(x, g, a0, a1, a2, a3, a4, a5, a6, a7)
+        s += ks.sparse_logp_grad(x, g, a0, a1, a2, a3, a4, a5, a6, a7, a8)
     return s
 
 

@@ -66,6 +66,7 @@ from .sparse_chol import (
     solve_scalar,
     sym_fields,
 )
+from .sparse_pairs import build_pairs, scalar_core
 from .sparse_q2 import factor_q2, selected_inverse_q2, solve_q2, terms_q2
 
 __all__ = ["c_logp", "draw_z", "expand_sparse", "pack_sparse", "sparse_args", "sparse_logp_grad"]
@@ -199,7 +200,48 @@ def _scalar_terms(sym, Avals, Sv, lam, Lw, ALw, gL):
 
 
 @njit(cache=True, fastmath=FM)
-def sparse_logp_grad(x, grad, ints, fl, sym, Avals, ZX, Zy, XtX, Xty):
+def _pieces(sym, Avals, Ls, lam, u, s2, Lv, Sv, w, Lw, ALw, gL, kind, ints):
+    """:func:`.sparse_pairs.scalar_core` for any nodes (marker-array factorisation of :mod:`.sparse_chol`):
+    Lv, Sv (Σ on the pattern), w = P⁻¹u, Lw = Λw, and for scalar or 2 × 2 nodes ALw and the trace terms of gL;
+    returns ``(ok, log|P|, uᵀw, wᵀw, tr P⁻¹)``."""
+    size, blk, qpos, colptr, rows, roff, valptr, rlptr, rlcol, rlent, isA, perm, qorig = sym_fields(sym)  # noqa: RUF059
+    N = size.shape[0]
+    Q = u.shape[0]
+    qmax = ints[I_QMAX]
+    scalar = kind == 1
+    mark = np.full(N, -1, np.int64)
+    if not _factor(sym, Avals, Ls, lam, s2, Lv, mark, kind):
+        return False, 0.0, 0.0, 0.0, 0.0
+    logdet = _logdet(size, valptr, Lv)
+    for i in range(Q):
+        w[i] = u[i]
+    _solve(sym, Lv, w, kind)
+    uw = 0.0
+    ww = 0.0
+    for i in range(Q):
+        uw += u[i] * w[i]
+        ww += w[i] * w[i]
+    if scalar:
+        selected_inverse_scalar(sym, Lv, Sv, mark, np.empty(ints[I_NNZV]))
+    elif kind == 2:
+        selected_inverse_q2(sym, Lv, Sv, mark, np.empty(ints[I_NNZV]))
+    else:
+        selected_inverse(sym, Lv, Sv, mark, np.empty(ints[I_HMAX] * qmax))
+    trace = 0.0
+    for j in range(N):
+        for a in range(size[j]):
+            trace += Sv[valptr[j] + a * size[j] + a]
+    # Λw and AΛw (A symmetric, its lower node blocks stored in the factor's layout)
+    _lambda_t(sym, Ls, w, Lw, False)
+    if scalar:
+        _scalar_terms(sym, Avals, Sv, lam, Lw, ALw, gL)
+    elif kind == 2:
+        terms_q2(sym, Avals, Sv, Ls, Lw, ALw, gL)
+    return True, logdet, uw, ww, trace
+
+
+@njit(cache=True, fastmath=FM)
+def sparse_logp_grad(x, grad, ints, fl, sym, Avals, ZX, Zy, XtX, Xty, pairs):
     """Marginal log density at ``[β, L packed, log σ]``; gradient into ``grad`` (see the module docstring)."""
     ndim = ints[I_NDIM]
     p = ints[I_P]
@@ -229,43 +271,27 @@ def sparse_logp_grad(x, grad, ints, fl, sym, Avals, ZX, Zy, XtX, Xty):
     u = np.empty(Q)
     _lambda_t(sym, Ls, c, u, True)
     Lv = np.empty(ints[I_NNZV])
-    mark = np.full(N, -1, np.int64)
     kind = _kind(ints)
     scalar = kind == 1
     lam = np.empty(N)
     if scalar:
         for j in range(N):
             lam[j] = Ls[blk[j], 0, 0]
-    if not _factor(sym, Avals, Ls, lam, s2, Lv, mark, kind):
-        return -np.inf
-    logdet = _logdet(size, valptr, Lv)
-    w = u.copy()
-    _solve(sym, Lv, w, kind)
-    uw = 0.0
-    ww = 0.0
-    for i in range(Q):
-        uw += u[i] * w[i]
-        ww += w[i] * w[i]
     Sv = np.empty(ints[I_NNZV])
-    if scalar:
-        selected_inverse_scalar(sym, Lv, Sv, mark, np.empty(ints[I_NNZV]))
-    elif kind == 2:
-        selected_inverse_q2(sym, Lv, Sv, mark, np.empty(ints[I_NNZV]))
-    else:
-        selected_inverse(sym, Lv, Sv, mark, np.empty(ints[I_HMAX] * qmax))
-    trace = 0.0
-    for j in range(N):
-        for a in range(size[j]):
-            trace += Sv[valptr[j] + a * size[j] + a]
-    # Λw and AΛw (A symmetric, its lower node blocks stored in the factor's layout)
+    w = np.empty(Q)
     Lw = np.empty(Q)
-    _lambda_t(sym, Ls, w, Lw, False)
     ALw = np.zeros(Q)
     gL = np.zeros((K, qmax, qmax))
-    if scalar:
-        _scalar_terms(sym, Avals, Sv, lam, Lw, ALw, gL)
-    elif kind == 2:
-        terms_q2(sym, Avals, Sv, Ls, Lw, ALw, gL)
+    if scalar and pairs.shape[0] > 1:
+        gl = np.zeros(K)
+        ok, logdet, uw, ww, trace = scalar_core(sym, pairs, Avals, lam, u, s2, Lv, Sv, np.empty(ints[I_NNZV]), w, Lw,
+                                                ALw, gl)
+        for k in range(K):
+            gL[k, 0, 0] = gl[k]
+    else:
+        ok, logdet, uw, ww, trace = _pieces(sym, Avals, Ls, lam, u, s2, Lv, Sv, w, Lw, ALw, gL, kind, ints)
+    if not ok:
+        return -np.inf
     M = np.empty((qmax, qmax))
     for j in range(N if kind == 0 else 0):
         s = size[j]
@@ -406,13 +432,14 @@ def _unpack(user_data):
     Zy = numba.carray(voidptr(meta[8]), (Q,), np.float64)
     XtX = numba.carray(voidptr(meta[9]), (p, p), np.float64)
     Xty = numba.carray(voidptr(meta[10]), (p,), np.float64)
-    return ints, fl, sym, Avals, ZX, Zy, XtX, Xty
+    pairs = numba.carray(voidptr(meta[13]), (meta[14],), np.int64)
+    return ints, fl, sym, Avals, ZX, Zy, XtX, Xty, pairs
 
 
 @numba.cfunc(c_sig, cache=True, error_model="numpy")
 def c_logp(dim, x_, out_, logp_, user_data):
     """nutpie's logp function of the sparse marginal model."""
-    ints, fl, sym, Avals, ZX, Zy, XtX, Xty = _unpack(user_data)
+    ints, fl, sym, Avals, ZX, Zy, XtX, Xty, pairs = _unpack(user_data)
     if dim != ints[I_NDIM]:
         return -1
     meta = numba.carray(user_data, (META,), np.int64)
@@ -420,7 +447,7 @@ def c_logp(dim, x_, out_, logp_, user_data):
     xs = numba.carray(x_, (dim,))
     out = numba.carray(out_, (dim,))
     x = np.empty(dim)
-    val = corr_from_sampler(xs, x, cb) + sparse_logp_grad(x, out, ints, fl, sym, Avals, ZX, Zy, XtX, Xty)
+    val = corr_from_sampler(xs, x, cb) + sparse_logp_grad(x, out, ints, fl, sym, Avals, ZX, Zy, XtX, Xty, pairs)
     corr_grad_to_sampler(xs, x, out, cb)
     return finish(val, out, logp_)
 
@@ -532,14 +559,16 @@ def pack_sparse(spec, max_entries: int = 20_000_000, max_flops: float = 5e9,
              Zy=np.ascontiguousarray(Zy[eidx]), XtX=np.ascontiguousarray(X.T @ X), Xty=np.ascontiguousarray(X.T @ y),
              b0=np.ascontiguousarray(b0, float), info=info)
     d["cb"] = corr_table(p, [b.q for b in blocks]) if corr else np.zeros(1, np.int64)
+    d["pairs"] = build_pairs(sym, qmax == 1)
+    info["pairs"] = int(max(len(d["pairs"]) - len(size_o) - 2, 0) // 3)
     d["meta"] = pointer_table(d["ints"], len(ints), d["fl"], len(d["fl"]), d["sym"], len(sym), d["Avals"], d["ZX"],
-                              d["Zy"], d["XtX"], d["Xty"], d["cb"], len(d["cb"]), 0, 0, 0)
+                              d["Zy"], d["XtX"], d["Xty"], d["cb"], len(d["cb"]), d["pairs"], len(d["pairs"]), 0)
     return d, ndim
 
 
 def sparse_args(d: dict) -> tuple:
     """Arguments of :func:`sparse_logp_grad` after ``x`` and ``grad``."""
-    return tuple(d[k] for k in ("ints", "fl", "sym", "Avals", "ZX", "Zy", "XtX", "Xty"))
+    return tuple(d[k] for k in ("ints", "fl", "sym", "Avals", "ZX", "Zy", "XtX", "Xty", "pairs"))
 
 
 def expand_sparse(spec, Xm: np.ndarray, d: dict, seed: int, chunk: int = 256):

@@ -32,8 +32,8 @@ from numba.typed import List
 
 from .kernel_parts import FM
 
-__all__ = ["SYM_FIELDS", "build_structure", "factor", "factor_scalar", "order_and_pattern", "selected_inverse",
-           "selected_inverse_scalar", "solve_L", "solve_Lt", "solve_scalar", "sym_fields"]
+__all__ = ["SYM_FIELDS", "build_structure", "entry_of", "factor", "factor_scalar", "order_and_pattern",
+           "selected_inverse", "selected_inverse_scalar", "solve_L", "solve_Lt", "solve_scalar", "sym_fields"]
 
 # the arrays packed in ``sym`` (after a header of their offsets); N nodes, E stored node blocks
 SYM_FIELDS = ("size", "blk", "qpos", "colptr", "rows", "roff", "valptr", "rlptr", "rlcol", "rlent", "isA",
@@ -191,7 +191,7 @@ def _fill_structure(order, pat_ptr, pat, size_o, blk_o, qorig_o, E):
 
 
 @njit(cache=True)
-def _entry_of(colptr, rows, c, r):
+def entry_of(colptr, rows, c, r):
     """Entry index of row r in column c (binary search in the sorted rows), -1 if absent."""
     lo = colptr[c]
     hi = colptr[c + 1] - 1
@@ -218,7 +218,7 @@ def _place_A(iperm, colptr, rows, roff, valptr, size, ai, aj, avals, aoff, Avals
             c, r, tr = pj, pi, False
         else:
             c, r, tr = pi, pj, True
-        e = _entry_of(colptr, rows, c, r)
+        e = entry_of(colptr, rows, c, r)
         isA[e] = 1
         sc = size[c]
         base = valptr[c] + roff[e] * sc
