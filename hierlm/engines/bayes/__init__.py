@@ -6,7 +6,7 @@
 * :mod:`.kernel_parts`, :mod:`.kernels`, :mod:`.kernels_marginal`, :mod:`.kernels_sparse`,
   :mod:`.kernels_collapsed`, :mod:`.shear` — fused numba log-density and gradient kernels (joint
   route; random effects integrated out for one grouping factor, for any Gaussian model through a
-  sparse Cholesky, or for the factor with most levels only);
+  sparse Cholesky, or for one grouping factor only);
 * :mod:`.sparse_chol` — the block-sparse Cholesky (minimum-degree order, symbolic factorisation,
   numeric refactorisation, selected inverse) of the integrated-out route;
 * :mod:`.route` — which route samples a model, estimated from the factor's fill and the levels;

@@ -1,7 +1,8 @@
 """Gaussian models with one grouping factor's random effects integrated out and the others sampled.
 
-For crossed designs too large to factor (students × lecturers), the block with the most levels
-(block c) is still cheap to integrate out *given the other random effects*: its levels are then
+For crossed designs too large to factor (students × lecturers), one block (block c: the one with the
+most levels, or the only one with correlated slopes, as :mod:`.route` chooses) is still cheap to
+integrate out *given the other random effects*: its levels are then
 independent, as in :mod:`.kernels_marginal`.  With the residual ``r̃ = ỹ − X̃β − Σ_{k≠c} Z̃_k b_k``
 (one pass over the rows) and the per-level statistics ``A_j = Σ w z zᵀ`` (fixed) and
 ``c_j = Σ w z r`` (per gradient)::

@@ -174,6 +174,12 @@ def test_route_choice():
     cr = _spec("y ~ x + (x | g) + (1 | h)", _sim(2))
     ones, slopes = partial_gradient_seconds(cr, 1), partial_gradient_seconds(cr, 0)
     assert ones < slopes and ones / slopes == pytest.approx(COSTS["partial_ones"] / COSTS["partial_slopes"], rel=0.05)
+    # the partial route integrates out the only block with correlated slopes (its funnel goes with it), not
+    # the larger block of intercepts (lexdec: 25 subjects with slopes x 600 items)
+    big = _spec("y ~ x + (x | g) + (1 | h)", _sim(4, n_g=6, n_h=40, reps=2))
+    assert [b.J for b in big.blocks] == [40, 6]
+    r = choose_route(big, "partial", True)
+    assert big.blocks[r.collapsed].q == 2 and r.figures["collapsed"] == big.blocks[r.collapsed].label
 
 
 def test_blmer_marginal_crossed_route_and_store_ranef():
