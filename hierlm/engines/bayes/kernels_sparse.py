@@ -67,7 +67,7 @@ from .sparse_chol import (
     sym_fields,
 )
 from .sparse_pairs import build_pairs, scalar_core
-from .sparse_q2 import factor_q2, selected_inverse_q2, solve_q2, terms_q2
+from .sparse_q2 import factor_q2, q2_core, selected_inverse_q2, solve_q2, terms_q2
 
 __all__ = ["c_logp", "draw_z", "expand_sparse", "pack_sparse", "sparse_args", "sparse_logp_grad"]
 META = 16
@@ -288,6 +288,9 @@ def sparse_logp_grad(x, grad, ints, fl, sym, Avals, ZX, Zy, XtX, Xty, pairs):
                                                 ALw, gl)
         for k in range(K):
             gL[k, 0, 0] = gl[k]
+    elif kind == 2 and pairs.shape[0] > 1:
+        ok, logdet, uw, ww, trace = q2_core(sym, pairs, Avals, Ls, u, s2, Lv, Sv, np.empty(ints[I_NNZV]), w, Lw, ALw,
+                                            gL)
     else:
         ok, logdet, uw, ww, trace = _pieces(sym, Avals, Ls, lam, u, s2, Lv, Sv, w, Lw, ALw, gL, kind, ints)
     if not ok:
@@ -559,7 +562,7 @@ def pack_sparse(spec, max_entries: int = 20_000_000, max_flops: float = 5e9,
              Zy=np.ascontiguousarray(Zy[eidx]), XtX=np.ascontiguousarray(X.T @ X), Xty=np.ascontiguousarray(X.T @ y),
              b0=np.ascontiguousarray(b0, float), info=info)
     d["cb"] = corr_table(p, [b.q for b in blocks]) if corr else np.zeros(1, np.int64)
-    d["pairs"] = build_pairs(sym, qmax == 1)
+    d["pairs"] = build_pairs(sym, qmax == 1 or min(b.q for b in blocks) == 2 == qmax)
     info["pairs"] = int(max(len(d["pairs"]) - len(size_o) - 2, 0) // 3)
     d["meta"] = pointer_table(d["ints"], len(ints), d["fl"], len(d["fl"]), d["sym"], len(sym), d["Avals"], d["ZX"],
                               d["Zy"], d["XtX"], d["Xty"], d["cb"], len(d["cb"]), d["pairs"], len(d["pairs"]), 0)

@@ -1,5 +1,6 @@
 """Scalar nodes (every block an intercept): the factorisation and selected inverse of :mod:`.sparse_chol`
-as loops over a precomputed list of entry pairs, fused with the solves and the gradient's sums.
+as loops over a precomputed list of entry pairs, fused with the solves and the gradient's sums
+(:func:`.sparse_q2.q2_core` does the same for 2 × 2 nodes).
 
 When every node is a scalar (all random-effect terms are intercepts, the common case on large data:
 schools in authorities, subjects × items), the left-looking factorisation of :func:`.sparse_chol.factor_scalar`
@@ -72,10 +73,11 @@ def _fill(colptr, rows, N, P):
     return out
 
 
-def build_pairs(sym: np.ndarray, scalar: bool) -> np.ndarray:
-    """``[N, pair pointer (N + 1), e1 (P), e2 (P), dest (P)]`` for a structure of scalar nodes, or
-    :func:`no_pairs` when the nodes are not all scalars or the list would exceed :data:`MAX_PAIRS`."""
-    if not scalar:
+def build_pairs(sym: np.ndarray, uniform: bool) -> np.ndarray:
+    """``[N, pair pointer (N + 1), e1 (P), e2 (P), dest (P)]`` for a structure whose nodes all have one size
+    (1: :func:`scalar_core`; 2: :func:`.sparse_q2.q2_core`), or :func:`no_pairs` when they do not
+    (``uniform`` False) or the list would exceed :data:`MAX_PAIRS`."""
+    if not uniform:
         return no_pairs()
     f = sym_fields(sym)
     colptr = f[3]

@@ -386,10 +386,10 @@ def test_bench_bayes_scale_sbc_and_memory():
     assert mem["maxrss_mib"] < 8 * 1024
 
 
-@pytest.mark.parametrize("name", ["crossed_priors", "pastes_nested", "weights_crossed"])
+@pytest.mark.parametrize("name", ["crossed_priors", "pastes_nested", "weights_crossed", "slopes_both"])
 def test_pair_list_kernel_equals_marker_kernel(name):
-    """Scalar nodes: the pair-list factorisation and selected inverse (sparse_pairs) give the marker-array
-    code's log density and gradient."""
+    """Scalar and 2 × 2 nodes: the pair-list factorisation and selected inverse (sparse_pairs, sparse_q2.q2_core)
+    give the marker-array code's log density and gradient."""
     from hierlm.engines.bayes.sparse_pairs import no_pairs
 
     sp = CASES[name]()
