@@ -269,15 +269,26 @@ def pointer_table(*arrays_and_ints) -> np.ndarray:
 # unconstrained and independent of the scale.  The map's log Jacobian to the packed coordinates is
 # Σ_rows [i log L_ii + Σ_j log cosh y_j] (the map (v, s) → (L_i·, log L_ii) has determinant L_ii^i).
 # ``cb`` = [count, offset_1, q_1, …]: where each such block starts in the vector and its size.
-def corr_table(p: int, qs) -> np.ndarray:
-    """``cb`` for a vector ``[β (p), packed factors of the blocks of sizes qs, …]``: the blocks with q ≥ 2."""
+def corr_table(p: int, qs, use=None) -> np.ndarray:
+    """``cb`` for a vector ``[β (p), packed factors of the blocks of sizes qs, …]``: the blocks with q ≥ 2
+    (and ``use[k]`` true, when given)."""
     out, off = [0], p
-    for q in qs:
-        if q >= 2:
+    for k, q in enumerate(qs):
+        if q >= 2 and (use is None or use[k]):
             out += [off, q]
         off += q * (q + 1) // 2
     out[0] = (len(out) - 1) // 2
     return np.array(out, np.int64)
+
+
+def corr_table_for(spec) -> np.ndarray:
+    """``cb`` of a model's integrated-out layout.  A block whose terms are not all among the fixed effects
+    (``(Days | Subject)`` without a fixed intercept) keeps PyMC's coordinates: its random effects then have a
+    non-zero mean, and the likelihood has a straight ridge between the fixed effects and L's off-diagonal
+    entries that those coordinates keep straight (sleepstudy ``0 + Days + (Days | Subject)``: min bulk ESS
+    1,460–1,605 over 4 seeds in PyMC's coordinates, 156–377 in scale × direction ones)."""
+    fixed = set(spec.xnames)
+    return corr_table(spec.p, [b.q for b in spec.blocks], [set(b.terms) <= fixed for b in spec.blocks])
 
 
 @njit(cache=True, fastmath=FM)

@@ -39,7 +39,7 @@ from .kernel_parts import (
     corr_blocks,
     corr_from_sampler,
     corr_grad_to_sampler,
-    corr_table,
+    corr_table_for,
     pointer_table,
     positive_prior,
     prior_records,
@@ -338,7 +338,7 @@ def pack_marginal(spec, corr: bool = True) -> tuple[dict, int]:
     ints = np.array([ndim, p, q, J, len(blocks), *[b.q for b in blocks]], np.int64)
     d = dict(ints=ints, fl=np.asarray(fl, float), A=A, ZX=ZX, Zy=Zy, b0=np.ascontiguousarray(b0, float),
              XtX=np.ascontiguousarray(X.T @ X), Xty=np.ascontiguousarray(X.T @ y),
-             cb=corr_table(p, [b.q for b in blocks]) if corr else np.zeros(1, np.int64))
+             cb=corr_table_for(spec) if corr else np.zeros(1, np.int64))
     d["meta"] = pointer_table(d["ints"], len(ints), d["fl"], len(d["fl"]), d["A"], d["ZX"], d["Zy"], d["XtX"],
                               d["Xty"], d["cb"], len(d["cb"]), 0)
     return d, ndim

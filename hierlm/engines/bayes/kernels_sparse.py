@@ -45,7 +45,7 @@ from .kernel_parts import (
     corr_blocks,
     corr_from_sampler,
     corr_grad_to_sampler,
-    corr_table,
+    corr_table_for,
     finish,
     fixed_prior,
     lkj_prior,
@@ -561,7 +561,7 @@ def pack_sparse(spec, max_entries: int = 20_000_000, max_flops: float = 5e9,
     d = dict(ints=ints, fl=np.asarray(fl, float), sym=sym, Avals=Avals, ZX=np.ascontiguousarray(ZX[eidx]),
              Zy=np.ascontiguousarray(Zy[eidx]), XtX=np.ascontiguousarray(X.T @ X), Xty=np.ascontiguousarray(X.T @ y),
              b0=np.ascontiguousarray(b0, float), info=info)
-    d["cb"] = corr_table(p, [b.q for b in blocks]) if corr else np.zeros(1, np.int64)
+    d["cb"] = corr_table_for(spec) if corr else np.zeros(1, np.int64)
     d["pairs"] = build_pairs(sym, qmax == 1 or min(b.q for b in blocks) == 2 == qmax)
     info["pairs"] = int(max(len(d["pairs"]) - len(size_o) - 2, 0) // 3)
     d["meta"] = pointer_table(d["ints"], len(ints), d["fl"], len(d["fl"]), d["sym"], len(sym), d["Avals"], d["ZX"],

@@ -117,3 +117,13 @@ def test_truncated_cache_file_is_recompiled_with_one_warning(tmp_path):
     assert "were unreadable" in second.stdout + second.stderr
     third = _run(TINY, env, cwd=tmp_path)  # repaired: no warning any more
     assert "were unreadable" not in third.stdout + third.stderr
+
+
+def test_every_cached_kernel_module_is_listed():
+    """A module with cached numba kernels that is not in KERNEL_MODULES would cache into the package's
+    __pycache__ (a read-only install) and be left out of the cache folder's digest."""
+    from hierlm.engines.bayes import cache
+
+    folder = ROOT / "hierlm" / "engines" / "bayes"
+    cached = sorted(p.stem for p in folder.glob("*.py") if "cache=True" in p.read_text())
+    assert sorted(cache.KERNEL_MODULES) == cached

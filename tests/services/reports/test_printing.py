@@ -269,10 +269,29 @@ def test_lm_summary_end_to_end(name):
     rec = OUT["lm"][name]
     lines = lm_summary(fit("lm", name), data_name=rec["data_name_in_call"]).lines
     expected = rec["print"]["summary"]["lines"]
-    # -28.531149999999766 (hierlm) vs -28.531150000000029 (R): a tie at the 4th decimal
-    skip = {"Subject350   -28.5312    13.8597  -2.059 0.041147 *  "}
+    # values that are ties at the printed precision (-28.53115, -2.84625) round either way with the last bits of
+    # the solution, which depend on the machine's BLAS: there one unit in the last printed digit is allowed
     assert len(lines) == len(expected)
-    assert [a for a, b in zip(lines, expected) if a != b and b not in skip] == []
+    assert [a for a, b in zip(lines, expected) if a != b and not _last_digit_tie(a, b)] == []
+
+
+def _last_digit_tie(a: str, b: str) -> bool:
+    """Lines equal but for numbers printed alike that differ by one unit in their last digit."""
+    ta, tb = a.split(), b.split()
+    if len(ta) != len(tb) or len(a) != len(b):
+        return False
+    for x, y in zip(ta, tb):
+        if x == y:
+            continue
+        try:
+            fx, fy = float(x), float(y)
+        except ValueError:
+            return False
+        decimals = len(x.split(".")[1]) if "." in x else 0
+        if "e" in x.lower() or decimals != (len(y.split(".")[1]) if "." in y else 0) \
+                or abs(abs(fx - fy) - 10.0 ** -decimals) > 1e-9 * 10.0 ** -decimals * 10:
+            return False
+    return True
 
 
 @pytest.mark.parametrize("name", [n for n, r in OUT["glm"].items()
