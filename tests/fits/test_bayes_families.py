@@ -250,15 +250,18 @@ def test_brms_priors_are_hierlms_defaults():
 @pytest.mark.parametrize("name", ["sleep_student", "sleep_lognormal", "sleep_gamma_log", "laptop_beta",
                                   "wine_cumulative_logit"])
 def test_posterior_agrees_with_brms(name):
-    """blmer at its defaults against brms 2.18 with the same priors (tests/reference/
-    make_brms_families_reference.R): every posterior mean within 0.2 posterior SD."""
+    """blmer against brms 2.18 with the same priors (tests/reference/make_brms_families_reference.R): every
+    posterior mean within 0.2 posterior SD.  2,000 draws per chain instead of the default 1,000: at the
+    defaults sleep_student's R-hat was 1.0101 on one machine (its sd(Subject) mixes slowly), so a test at
+    1,000 draws would sit on the criterion's edge."""
     import bench.bayes_families as bf
 
     ref = reference_json("brms_families_reference.json")["models"][name]
     formula, data_name, fam, link = bf.BRMS[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = hl.blmer(formula, bf._data(data_name), family=hl.family(fam, link=link), seed=7, progressbar=False)
+        fit = hl.blmer(formula, bf._data(data_name), family=hl.family(fam, link=link), seed=7, draws=2000,
+                       progressbar=False)
     diag = fit.diagnostics()
     assert diag["R-hat"].max() < 1.01
     thresholds = [k for k in diag.index if k.startswith("Intercept[")]
