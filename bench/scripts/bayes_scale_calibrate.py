@@ -32,10 +32,10 @@ def _loop_joint(n, x, g, a0, a1, a2, a3, a4, a5, a6, a7, a8):
 
 
 @njit
-def _loop_collapsed(n, x, g, a0, a1, a2, a3, a4, a5, a6, a7, a8):
+def _loop_collapsed(n, x, g, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10):
     s = 0.0
     for _ in range(n):
-        s += kcm.coll_logp_grad(x, g, a0, a1, a2, a3, a4, a5, a6, a7, a8)
+        s += kcm.coll_logp_grad(x, g, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10)
     return s
 
 
@@ -87,8 +87,9 @@ def main():
             sp.blocks[kc].centred = False
             cd, cdim = kcm.pack_collapsed(sp, kc)
             xc = np.ascontiguousarray(S.init_point(sp, 0, st)[kcm.collapsed_keep(sp, kc)])
-            cargs = tuple(cd[k] for k in ("ints", "fl", "y", "X", "G", "Z", "off", "w", "A"))
-            rec.update(collapsed_s=_time(_loop_collapsed, xc, cargs), collapsed_est_s=route.partial_gradient_seconds(sp, kc))
+            cargs = kcm.collapsed_args(cd)
+            rec.update(collapsed_s=_time(_loop_collapsed, xc, cargs),
+                       collapsed_est_s=route.partial_gradient_seconds(sp, kc))
             sp.blocks[kc].centred = cent
             got = ks.pack_sparse(sp, max_flops=2e9)
             if got is not None:

@@ -3,7 +3,8 @@
 Usage: python bayes_scale_fit.py DATA "FORMULA" METHOD DRAWS TUNE CHAINS SEED ['{"json": "blmer kwargs"}']
 
 DATA is a shipped dataset name, or ``ref:NAME:col1,col2`` for tests/reference/data/NAME.csv with the
-listed factor columns, or ``sim:PATH:col1,col2`` for a CSV written by the bench.  METHOD is blmer's
+listed factor columns, ``bench:NAME:col1,col2`` for bench/data/NAME.csv.gz (bench/r/export_scale_data.R), or
+``sim:PATH:col1,col2`` for a CSV written by the bench.  METHOD is blmer's
 ``method``.  Prints one JSON line: the fit's wall time (in process, after the imports), its timings,
 route, max R-hat, divergences, min bulk / tail ESS, mean leapfrog steps per draw and the posterior means
 of the summary parameters.  The same script runs against another hierlm checkout (``PYTHONPATH``), so
@@ -33,7 +34,8 @@ def load(spec: str) -> pd.DataFrame:
         return hl.load_dataset(spec)
     kind, name, cols = spec.split(":", 2)
     factors = [c for c in cols.split(",") if c]
-    path = ROOT / "tests" / "reference" / "data" / f"{name}.csv" if kind == "ref" else pathlib.Path(name)
+    path = {"ref": ROOT / "tests" / "reference" / "data" / f"{name}.csv",
+            "bench": ROOT / "bench" / "data" / f"{name}.csv.gz"}.get(kind, pathlib.Path(name))
     df = pd.read_csv(path, dtype={c: str for c in factors})
     for c in factors:  # R's level order, as hl.load_dataset orders them
         df[c] = pd.Categorical(df[c], categories=level_names(sort_levels(list(df[c].dropna().unique()))))

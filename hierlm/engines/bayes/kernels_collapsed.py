@@ -44,11 +44,12 @@ from .kernel_parts import (
     voidptr,
 )
 from .kernels import B_BOFF, B_CENT, B_FOFF, B_J, B_ONES, B_Q, B_XOFF, B_ZOFF, BREC
+from .collapsed_rows import ones_residual, ones_scatter, pack_rows
 from .kernels_marginal import _chol_solve, level_factor, level_terms
 from .shear import shear_fwd, shear_T
 
-__all__ = ["c_logp", "coll_logp_grad", "collapsed_block", "collapsed_keep", "collapsed_layout", "draw_collapsed",
-           "pack_collapsed"]
+__all__ = ["c_logp", "coll_logp_grad", "collapsed_args", "collapsed_block", "collapsed_keep", "collapsed_layout",
+           "draw_collapsed", "pack_collapsed"]
 
 # ints header: n, p, K, ndim, σ index, stacked size of the sampled effects, collapsed block, its J, its q
 C_N, C_P, C_K, C_NDIM, C_DI, C_NB, C_KC, C_JC, C_QC = range(9)
@@ -198,8 +199,9 @@ def _scatter_ones(p, X, G, w, res, Lv, s2, kc, ks, bo, grad, GB):
 
 
 @njit(cache=True, fastmath=FM)
-def coll_logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, A):
-    """Log density at x (collapsed layout, model coordinates); gradient into ``grad``."""
+def coll_logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, A, Gt, F):
+    """Log density at x (collapsed layout, model coordinates); gradient into ``grad``.  ``Gt``, ``F``: the
+    arrays of :mod:`.collapsed_rows` (no rows: the general passes)."""
     n = ints[C_N]
     p = ints[C_P]
     K = ints[C_K]
@@ -218,7 +220,10 @@ def coll_logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, A):
     res = np.empty(n)
     c = np.empty(Jc * qc)
     ones, ks, bo = _ones_info(ints, kc)
-    if ones:
+    rows = ones and Gt.shape[0] > 0
+    if rows:
+        RR = ones_residual(x, p, Gt, F, B, c)
+    elif ones:
         RR = _residual_ones(x, p, y, X, G, off, w, B, kc, ks, bo, res, c)
     else:
         RR = _residual(x, ints, y, X, G, Z, off, w, B, kc, qc, Jc, zc, res, c)
@@ -272,7 +277,9 @@ def coll_logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, A):
     lp += positive_prior(x, grad, fl, REC * p, di)
     # second pass: ∂/∂η = w (res − zᵀ L_c v)/σ², scattered to β and the sampled effects
     GB = np.zeros(max(ints[C_NB], 1))
-    if ones:
+    if rows:
+        ones_scatter(x, p, Gt, F, B, Lv, s2, grad, GB)
+    elif ones:
         _scatter_ones(p, X, G, w, res, Lv, s2, kc, ks, bo, grad, GB)
     for r in range(n if not ones else 0):
         j = G[kc, r]
@@ -369,13 +376,15 @@ def _unpack(user_data):
     A = numba.carray(voidptr(meta[10]), (ints[C_JC], ints[C_QC], ints[C_QC]), np.float64)
     sh = numba.carray(voidptr(meta[12]), (meta[13],), np.int64)
     shf = numba.carray(voidptr(meta[14]), (meta[15],), np.float64)
-    return ints, fl, y, X, G, Z, off, w, A, sh, shf
+    Gt = numba.carray(voidptr(meta[16]), (n if meta[17] > 0 else 0, max(meta[17], 1)), np.int32)
+    F = numba.carray(voidptr(meta[18]), (meta[19],), np.float64)
+    return ints, fl, y, X, G, Z, off, w, A, sh, shf, Gt, F
 
 
 @numba.cfunc(c_sig, cache=True, error_model="numpy")
 def c_logp(dim, x_, out_, logp_, user_data):
     """nutpie's logp function: sheared coordinates in, log density and gradient out."""
-    ints, fl, y, X, G, Z, off, w, A, sh, shf = _unpack(user_data)
+    ints, fl, y, X, G, Z, off, w, A, sh, shf, Gt, F = _unpack(user_data)
     if dim != ints[C_NDIM]:
         return -1
     x = numba.carray(x_, (dim,))
@@ -384,10 +393,10 @@ def c_logp(dim, x_, out_, logp_, user_data):
         xm = np.empty(dim)
         gm = np.empty(dim)
         shear_fwd(x, xm, sh, shf)
-        val = coll_logp_grad(xm, gm, ints, fl, y, X, G, Z, off, w, A)
+        val = coll_logp_grad(xm, gm, ints, fl, y, X, G, Z, off, w, A, Gt, F)
         shear_T(gm, out, sh, shf, x)
     else:
-        val = coll_logp_grad(x, out, ints, fl, y, X, G, Z, off, w, A)
+        val = coll_logp_grad(x, out, ints, fl, y, X, G, Z, off, w, A, Gt, F)
     return finish(val, out, logp_)
 
 
@@ -406,7 +415,9 @@ def pack_collapsed(spec, kc: int, shear=None) -> tuple[dict, int]:
         float(0.5 * np.sum(np.log(spec.weights)))]
     xoffs = {k: sl.start for _, sl, _, kind, k in lay if kind in ("sd", "chol")}
     zoff = boff = 0
+    boffs = []
     for k, b in enumerate(spec.blocks):
+        boffs.append(boff)
         rec = [b.q, b.J, int(b.centred), zoff, xoffs[k], boff if k != kc else -1, int(b.ones), len(fl)]
         ints[CHDR + BREC * k: CHDR + BREC * (k + 1)] = rec
         fl += block_record(b)
@@ -427,7 +438,14 @@ def pack_collapsed(spec, kc: int, shear=None) -> tuple[dict, int]:
     if shear is None:
         shear = (np.zeros(4, np.int64), np.zeros(1))
     data["sh"], data["shf"] = shear
+    data["Gt"], data["F"] = pack_rows(spec, kc, boffs)
     data["meta"] = pointer_table(data["ints"], len(ints), data["fl"], len(data["fl"]), data["y"], data["X"], data["G"],
                                  data["Z"], data["off"], data["w"], data["A"], data["Z"].shape[1], data["sh"],
-                                 len(data["sh"]), data["shf"], len(data["shf"]), 0, 0, 0, 0)
+                                 len(data["sh"]), data["shf"], len(data["shf"]), data["Gt"],
+                                 data["Gt"].shape[1] if data["Gt"].shape[0] else 0, data["F"], len(data["F"]))
     return data, ndim
+
+
+def collapsed_args(d: dict) -> tuple:
+    """The arrays of :func:`coll_logp_grad` after ``x, grad``, from :func:`pack_collapsed`'s dict."""
+    return tuple(d[k] for k in ("ints", "fl", "y", "X", "G", "Z", "off", "w", "A", "Gt", "F"))

@@ -45,6 +45,8 @@ COSTS = {
     "joint_cell": 2.5e-9,        # per row × (1 + fixed columns + random-effect terms)
     "joint_dim": 1e-8,           # per sampled coordinate
     "partial_ones": 1.3,         # a collapsed gradient relative to a joint one: the collapsed block an intercept
+    "partial_rows": 0.4,         # the same when every block is an intercept and the rows unweighted (the row
+                                 # passes of collapsed_rows: 0.33-0.46 on InstEval, lexdec, LaborSupply, ScotsSec)
     "partial_slopes": 2.5,       # the same when the collapsed block has slopes (general small-matrix code)
     "sparse_base": 2e-6,         # per marginal gradient
     "sparse_block": 4.5e-8,      # per stored node block of the factor, × q̄³ (q̄: terms per level)
@@ -129,8 +131,13 @@ def sparse_gradient_seconds(info: dict, qbar: float) -> float:
 
 def partial_gradient_seconds(spec: Spec, kc: int) -> float:
     """Estimated seconds of one gradient with block ``kc`` integrated out (two passes over the rows)."""
+    from .collapsed_rows import rows_apply
+
     c = COSTS
-    ratio = c["partial_ones"] if spec.blocks[kc].ones else c["partial_slopes"]
+    if rows_apply(spec):
+        ratio = c["partial_rows"]
+    else:
+        ratio = c["partial_ones"] if spec.blocks[kc].ones else c["partial_slopes"]
     return ratio * (joint_gradient_seconds(spec) - c["joint_dim"] * spec.blocks[kc].J * spec.blocks[kc].q)
 
 

@@ -26,7 +26,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .kernel_parts import FM, LOG2
+from .kernel_parts import FM_DIV, LOG2
 from .sparse_chol import entry_of, sym_fields
 
 __all__ = ["MAX_PAIRS", "build_pairs", "no_pairs", "scalar_core"]
@@ -91,7 +91,7 @@ def build_pairs(sym: np.ndarray, uniform: bool) -> np.ndarray:
     return out
 
 
-@njit(cache=True, fastmath=FM)
+@njit(cache=True, fastmath=FM_DIV)
 def scalar_core(sym, pairs, Avals, lam, u, s2, Lv, Sv, Y, w, Lw, ALw, gl):
     """Factor ``P = σ²I + ΛAΛ`` (scalar nodes, ``lam`` the scale of each), solve ``w = P⁻¹u``, and the sums the
     gradient needs.  Fills ``w``, ``Lw`` = Λw, ``ALw`` += AΛw and ``gl[k]`` −= Σ_{levels of k} (AΛΣ)_ll;

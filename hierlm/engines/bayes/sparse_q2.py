@@ -12,13 +12,13 @@ import math
 
 from numba import njit
 
-from .kernel_parts import FM, LOG2
+from .kernel_parts import FM_DIV, LOG2
 from .sparse_chol import sym_fields
 
 __all__ = ["factor_q2", "q2_core", "selected_inverse_q2", "solve_q2", "terms_q2"]
 
 
-@njit(cache=True, fastmath=FM, inline="always")
+@njit(cache=True, fastmath=FM_DIV, inline="always")
 def _ltal(Ls, ka, kj, A, o):
     """L_kaᵀ A L_kj for the 2 × 2 block A[o:o+4] (both L lower)."""
     a00, a01, a10, a11 = A[o], A[o + 1], A[o + 2], A[o + 3]
@@ -31,7 +31,7 @@ def _ltal(Ls, ka, kj, A, o):
     return b00 * t00 + b10 * t10, b00 * t01 + b10 * t11, b11 * t10, b11 * t11
 
 
-@njit(cache=True, fastmath=FM)
+@njit(cache=True, fastmath=FM_DIV)
 def factor_q2(sym, Avals, Ls, s2, Lv, mark):
     """:func:`.sparse_chol.factor` for 2 × 2 nodes; False if not positive definite."""
     size, blk, qpos, colptr, rows, roff, valptr, rlptr, rlcol, rlent, isA, perm, qorig = sym_fields(sym)  # noqa: RUF059
@@ -94,7 +94,7 @@ def factor_q2(sym, Avals, Ls, s2, Lv, mark):
     return True
 
 
-@njit(cache=True, fastmath=FM)
+@njit(cache=True, fastmath=FM_DIV)
 def solve_q2(sym, Lv, v, transpose):
     """v ← L⁻¹ v, or L⁻ᵀ v with ``transpose``."""
     size, blk, qpos, colptr, rows, roff, valptr, rlptr, rlcol, rlent, isA, perm, qorig = sym_fields(sym)  # noqa: RUF059
@@ -128,7 +128,7 @@ def solve_q2(sym, Lv, v, transpose):
             v[2 * j] = (r0 - Lv[o + 2] * x1) / Lv[o]
 
 
-@njit(cache=True, fastmath=FM)
+@njit(cache=True, fastmath=FM_DIV)
 def selected_inverse_q2(sym, Lv, Sv, mark, Y):
     """:func:`.sparse_chol.selected_inverse` for 2 × 2 nodes; ``Y`` a work array of 4 per stored entry."""
     size, blk, qpos, colptr, rows, roff, valptr, rlptr, rlcol, rlent, isA, perm, qorig = sym_fields(sym)  # noqa: RUF059
@@ -188,7 +188,7 @@ def selected_inverse_q2(sym, Lv, Sv, mark, Y):
         Sv[o + 3] = d11
 
 
-@njit(cache=True, fastmath=FM)
+@njit(cache=True, fastmath=FM_DIV)
 def _column_terms(j, colptr, rows, blk, isA, Avals, Sv, Ls, Lw, ALw, gL):
     """:func:`terms_q2`'s sums over the stored blocks of A in column node j."""
     c0 = colptr[j]
@@ -230,7 +230,7 @@ def _column_terms(j, colptr, rows, blk, isA, Avals, Sv, Ls, Lw, ALw, gL):
             gL[ka, 1, 1] -= n10 * s10 + n11 * s11
 
 
-@njit(cache=True, fastmath=FM)
+@njit(cache=True, fastmath=FM_DIV)
 def terms_q2(sym, Avals, Sv, Ls, Lw, ALw, gL):
     """ALw += AΛw and gL[k] −= Σ_l (AΛΣ)_ll over the stored blocks of A (2 × 2 nodes)."""
     size, blk, qpos, colptr, rows, roff, valptr, rlptr, rlcol, rlent, isA, perm, qorig = sym_fields(sym)  # noqa: RUF059
@@ -238,7 +238,7 @@ def terms_q2(sym, Avals, Sv, Ls, Lw, ALw, gL):
         _column_terms(j, colptr, rows, blk, isA, Avals, Sv, Ls, Lw, ALw, gL)
 
 
-@njit(cache=True, fastmath=FM)
+@njit(cache=True, fastmath=FM_DIV)
 def q2_core(sym, pairs, Avals, Ls, u, s2, Lv, Sv, Y, w, Lw, ALw, gL):
     """:func:`.sparse_pairs.scalar_core` for 2 × 2 nodes: the factorisation and selected inverse over the pair
     list of :func:`.sparse_pairs.build_pairs` (right-looking, ``L_ik −= B_i B_kᵀ``), fused with the solves, the

@@ -41,6 +41,16 @@ def _spec(formula: str, data: pd.DataFrame, family: str = "gaussian") -> S.Spec:
     return S.build_spec(design, fam, resp, resolve_priors(design, fam.name, None, resp))
 
 
+def _corr_coordinates() -> None:
+    """The sampler-coordinate maps of the marginal routes (:func:`.kernel_parts.corr_to_sampler` and its inverse)."""
+    from .kernel_parts import corr_draws_from_sampler, corr_table, corr_to_sampler
+
+    table = corr_table(1, [2])
+    x = np.zeros(4)
+    corr_to_sampler(x, table)
+    corr_draws_from_sampler(x[None, :], table)
+
+
 def warmup(verbose: bool = True) -> float:
     """Compile (or load) every kernel entry point and the Python-called helpers; returns seconds."""
     t0 = time.perf_counter()
@@ -66,7 +76,7 @@ def warmup(verbose: bool = True) -> float:
     d, ndim = kernels_collapsed.pack_collapsed(sp, 0, arrays)
     args = tuple(d[k] for k in ("ints", "fl", "y", "X", "G", "Z", "off", "w", "A"))
     x = np.zeros(ndim)
-    kernels_collapsed.coll_logp_grad(x, np.zeros(ndim), *args)
+    kernels_collapsed.coll_logp_grad(x, np.zeros(ndim), *kernels_collapsed.collapsed_args(d))
     kernels_collapsed.draw_collapsed(x[None, :], np.zeros((1, sp.blocks[0].J, 1)), *args)
     kernels_collapsed.c_logp.address  # noqa: B018
     for dtype in (np.float64, np.float32):  # the pointwise log-likelihood (float32 for large fits)
@@ -84,6 +94,14 @@ def warmup(verbose: bool = True) -> float:
     kernels.logp_grad(x, np.zeros(ndim), *kernels.kernel_args(d))
     shear.to_model(sp, x[None, :], arrays)
     kernels.c_logp.address  # noqa: B018  (compiled at import; touching it makes the intent plain)
+    kernels_sparse.c_logp.address  # noqa: B018
+    kernels_marginal.c_logp.address  # noqa: B018
+    _corr_coordinates()
+    import pyarrow  # noqa: F401  (nutpie's draws come back as Arrow arrays: about 0.3 s on a first fit)
+
+    from .nutpie_core import load_lib
+
+    load_lib()
     dt = time.perf_counter() - t0
     if verbose:
         print(f"hierlm: Bayesian kernels ready ({dt:.1f} s)", file=sys.stderr)

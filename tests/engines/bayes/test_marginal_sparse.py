@@ -240,7 +240,7 @@ def _collapsed(name, centred):
         shear.auto_shear(sp, exclude=(kc,))
         arrays = shear.shear_arrays(sp, kcm.collapsed_layout(sp, kc)) if sp.hier_centre else None
     d, ndim = kcm.pack_collapsed(sp, kc, arrays)
-    args = tuple(d[k] for k in ("ints", "fl", "y", "X", "G", "Z", "off", "w", "A"))
+    args = kcm.collapsed_args(d)
     return sp, kc, d, ndim, args, arrays
 
 
@@ -307,7 +307,7 @@ def test_collapsed_equals_joint_and_gradient(name, centred):
         b = sp.blocks[kc]
         Q = b.J * b.q
         E = np.vstack([np.zeros((1, Q)), np.eye(Q)]).reshape(Q + 1, b.J, b.q)
-        out = kcm.draw_collapsed(np.repeat(xc[None], Q + 1, axis=0), E, *args).reshape(Q + 1, Q)
+        out = kcm.draw_collapsed(np.repeat(xc[None], Q + 1, axis=0), E, *args[:9]).reshape(Q + 1, Q)
         M = (out[1:] - out[0]).T
         np.testing.assert_allclose(out[0], mean, rtol=1e-9, atol=1e-10 * np.abs(mean).max())
         np.testing.assert_allclose(M @ M.T, cov, rtol=1e-8, atol=1e-12 * s2)
@@ -403,3 +403,23 @@ def test_pair_list_kernel_equals_marker_kernel(name):
         v2 = ks.sparse_logp_grad(xm, g2, *args[:-1], no_pairs())
         assert v1 == pytest.approx(v2, rel=1e-12)
         np.testing.assert_allclose(g1, g2, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["crossed_priors", "pastes_nested"])
+def test_collapsed_row_passes_equal_general(name):
+    """The intercept-only row passes of :mod:`.collapsed_rows` (Xβ in cross-products, β₀-centred response) give
+    the general passes' log density and gradient, also far from β₀."""
+    from hierlm.engines.bayes import kernels_collapsed as kcm
+
+    sp, kc, d, ndim, args, arrays = _collapsed(name, False)
+    assert args[9].shape[0] == sp.n  # the row passes apply
+    general = args[:9] + (np.zeros((0, 1), np.int32), np.zeros(0))
+    for x in _points(sp):
+        for shift in (0.0, 3.0):
+            xc = np.ascontiguousarray(x[kcm.collapsed_keep(sp, kc)])
+            xc[:sp.p] += shift
+            g1, g2 = np.zeros(ndim), np.zeros(ndim)
+            lp1 = kcm.coll_logp_grad(xc, g1, *args)
+            lp2 = kcm.coll_logp_grad(xc, g2, *general)
+            assert abs(lp1 - lp2) <= 1e-9 * max(1.0, abs(lp2))
+            np.testing.assert_allclose(g1, g2, rtol=1e-8, atol=1e-9 * max(1.0, np.abs(g2).max()))
