@@ -74,6 +74,15 @@ MODELS = [
      "correlated block + nested: 20 sides in 10 dogs"),
     ("grouseticks", "grouseticks", "log(TICKS + 1) ~ YEAR + cHEIGHT + (1|BROOD) + (1|LOCATION)",
      "nested (mostly): 118 broods, 63 locations"),
+    # R datasets exported by bench/r/export_scale_data.R
+    ("ames", "bench:ames:Neighborhood,MS_SubClass", "lprice ~ larea + (larea | Neighborhood) + (1 | MS_SubClass)",
+     "crossed, correlated slopes: 2,930 house sales, 28 neighbourhoods x 16 building classes"),
+    ("Vocab", "bench:Vocab:sex,year", "vocabulary ~ education + (education | year) + (1 | year:sex)",
+     "correlated block + nested: 30,351 GSS respondents, 16 survey years, year x sex"),
+    ("LaborSupply", "bench:LaborSupply:id,year", "lnhr ~ lnwg + kids + age + (1|id) + (1|year)",
+     "crossed panel: 532 men x 10 years, 5,320 rows"),
+    ("txhousing", "bench:txhousing:city,year", "lmedian ~ month + (1|city) + (1|year) + (1|city:year)",
+     "crossed + nested: 46 cities x 16 years, city-years, 7,986 months"),
 ]
 INSTEVAL = ("InstEval", "InstEval", "y ~ service + (1|s) + (1|d) + (1|dept)")
 DEFAULTS = dict(draws=1000, tune=1000, chains=4)

@@ -15,9 +15,6 @@ w <- function(x, name) {
 }
 ch <- function(x) as.character(x)
 
-data(diamonds, package = "ggplot2")  # 53,940 diamonds: price by carat, cut, colour and clarity
-w(data.frame(lprice = round(log(diamonds$price), 6), lcarat = round(log(diamonds$carat), 6),
-             cut = ch(diamonds$cut), color = ch(diamonds$color), clarity = ch(diamonds$clarity)), "diamonds")
 data(LaborSupply, package = "plm")  # 532 men over 10 years (PSID): hours by wage and family
 w(data.frame(lnhr = LaborSupply$lnhr, lnwg = LaborSupply$lnwg, kids = LaborSupply$kids, age = LaborSupply$age,
              id = ch(LaborSupply$id), year = ch(LaborSupply$year)), "LaborSupply")
