@@ -323,9 +323,10 @@ def coll_logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, A, Gt, F):
     return lp
 
 
-@njit(cache=True, fastmath=FM)
-def draw_collapsed(Xs, E, ints, fl, y, X, G, Z, off, w, A):
-    """Exact draws of the collapsed block's z: ``Xs`` (S, ndim) model-coordinate draws, ``E`` (S, J_c, q_c) N(0, 1)."""
+@njit(cache=True, fastmath=FM, nogil=True)
+def draw_collapsed(Xs, E, ints, fl, y, X, G, Z, off, w, A, Gt, F):
+    """Exact draws of the collapsed block's z: ``Xs`` (S, ndim) model-coordinate draws, ``E`` (S, J_c, q_c) N(0, 1)
+    (the arrays as :func:`coll_logp_grad`'s)."""
     S = Xs.shape[0]
     n = ints[C_N]
     kc = ints[C_KC]
@@ -343,10 +344,14 @@ def draw_collapsed(Xs, E, ints, fl, y, X, G, Z, off, w, A):
     u = np.empty(qc)
     v = np.empty(qc)
     e = np.empty(qc)
+    rows = _ones_info(ints, kc)[0] and Gt.shape[0] > 0
     for sidx in range(S):
         x = Xs[sidx]
         _effects(x, ints, B, kc)
-        _residual(x, ints, y, X, G, Z, off, w, B, kc, qc, Jc, zc, res, c)
+        if rows:
+            ones_residual(x, ints[C_P], Gt, F, B, c)
+        else:
+            _residual(x, ints, y, X, G, Z, off, w, B, kc, qc, Jc, zc, res, c)
         sd = math.exp(x[ints[C_DI]])
         s2 = sd * sd
         build_L(x, ints[recc + B_XOFF], qc, Lc)

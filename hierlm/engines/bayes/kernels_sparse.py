@@ -66,6 +66,7 @@ from .sparse_chol import (
     solve_scalar,
     sym_fields,
 )
+from .parallel import ordered_map
 from .sparse_pairs import build_pairs, scalar_core
 from .sparse_q2 import factor_q2, q2_core, selected_inverse_q2, solve_q2, terms_q2
 
@@ -376,7 +377,7 @@ def sparse_logp_grad(x, grad, ints, fl, sym, Avals, ZX, Zy, XtX, Xty, pairs):
     return lp
 
 
-@njit(cache=True, fastmath=FM)
+@njit(cache=True, fastmath=FM, nogil=True)
 def draw_z(Xm, E, ints, fl, sym, Avals, ZX, Zy):
     """Exact conditional draws of z (original block-major order): ``Xm`` (S, ndim) marginal draws,
     ``E`` (S, Q) standard normals in the original order; z = w + σ L_P⁻ᵀ e."""
@@ -584,9 +585,12 @@ def expand_sparse(spec, Xm: np.ndarray, d: dict, seed: int, chunk: int = 256):
     C, D, _ = Xm.shape
     Q = int(d["ints"][I_Q])
     args = (d["ints"], d["fl"], d["sym"], d["Avals"], d["ZX"], d["Zy"])
-    for c in range(C):
-        rng = np.random.default_rng([seed, c, 7919])
-        for s0 in range(0, D, chunk):
-            s1 = min(D, s0 + chunk)
-            E = rng.standard_normal((s1 - s0, Q))
-            yield c, slice(s0, s1), draw_z(np.ascontiguousarray(Xm[c, s0:s1]), E, *args)
+
+    def jobs():  # the normals in a fixed order, the draws of z on several threads (parallel.ordered_map)
+        for c in range(C):
+            rng = np.random.default_rng([seed, c, 7919])
+            for s0 in range(0, D, chunk):
+                s1 = min(D, s0 + chunk)
+                yield c, slice(s0, s1), rng.standard_normal((s1 - s0, Q))
+
+    yield from ordered_map(lambda j: (j[0], j[1], draw_z(np.ascontiguousarray(Xm[j[0], j[1]]), j[2], *args)), jobs())

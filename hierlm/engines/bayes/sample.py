@@ -29,6 +29,7 @@ from . import kernels_marginal as km
 from . import kernels_sparse as ks
 from .kernel_parts import corr_draws_from_sampler, corr_to_sampler
 from .nutpie_core import STAT_NAMES, default_cores, run_nuts
+from .parallel import ordered_map
 from .posterior import RanefMoments, constrain, factor_of, reduced_layout, to_dataset
 from .pymc_model import build_model, sample_prior, sample_pymc
 from .shear import auto_shear, shear_arrays, to_internal, to_model
@@ -160,7 +161,7 @@ def _sample_collapsed(spec: Spec, kc: int, start, moments, *, seed, **common):
     zsl = next(sl for _, sl, _, kind, k in full_lay if kind == "z" and k == kc)
     red = km.marginal_keep(spec)  # the reduced layout within the full one
     b = spec.blocks[kc]
-    args = (d["ints"], d["fl"], d["y"], d["X"], d["G"], d["Z"], d["off"], d["w"], d["A"])
+    args = kc_.collapsed_args(d)
 
     def init(s):
         x = init_point(spec, s, start)[keep_c]
@@ -171,10 +172,11 @@ def _sample_collapsed(spec: Spec, kc: int, start, moments, *, seed, **common):
         full = np.empty((Xc.shape[0], full_ndim))
         full[:, keep_c] = Xc
         rng = np.random.default_rng([seed, c, 7919])
-        for s0 in range(0, Xc.shape[0], 256):
-            s1 = min(Xc.shape[0], s0 + 256)
-            E = rng.standard_normal((s1 - s0, b.J, b.q))
-            full[s0:s1, zsl] = kc_.draw_collapsed(np.ascontiguousarray(Xc[s0:s1]), E, *args).reshape(s1 - s0, -1)
+        chunks = [(s0, min(Xc.shape[0], s0 + 256)) for s0 in range(0, Xc.shape[0], 256)]
+        jobs = ((s0, s1, rng.standard_normal((s1 - s0, b.J, b.q))) for s0, s1 in chunks)  # normals in a fixed order
+        for s0, s1, z in ordered_map(lambda j: (j[0], j[1], kc_.draw_collapsed(np.ascontiguousarray(Xc[j[0]:j[1]]),
+                                                                                j[2], *args)), jobs):
+            full[s0:s1, zsl] = z.reshape(s1 - s0, -1)
         if moments is None:
             return full
         moments.add_model_draws(full)

@@ -74,9 +74,9 @@ def warmup(verbose: bool = True) -> float:
     shear.auto_shear(sp, exclude=(0,))
     arrays = shear.shear_arrays(sp, kernels_collapsed.collapsed_layout(sp, 0))
     d, ndim = kernels_collapsed.pack_collapsed(sp, 0, arrays)
-    args = tuple(d[k] for k in ("ints", "fl", "y", "X", "G", "Z", "off", "w", "A"))
     x = np.zeros(ndim)
-    kernels_collapsed.coll_logp_grad(x, np.zeros(ndim), *kernels_collapsed.collapsed_args(d))
+    args = kernels_collapsed.collapsed_args(d)
+    kernels_collapsed.coll_logp_grad(x, np.zeros(ndim), *args)
     kernels_collapsed.draw_collapsed(x[None, :], np.zeros((1, sp.blocks[0].J, 1)), *args)
     kernels_collapsed.c_logp.address  # noqa: B018
     for dtype in (np.float64, np.float32):  # the pointwise log-likelihood (float32 for large fits)

@@ -307,7 +307,7 @@ def test_collapsed_equals_joint_and_gradient(name, centred):
         b = sp.blocks[kc]
         Q = b.J * b.q
         E = np.vstack([np.zeros((1, Q)), np.eye(Q)]).reshape(Q + 1, b.J, b.q)
-        out = kcm.draw_collapsed(np.repeat(xc[None], Q + 1, axis=0), E, *args[:9]).reshape(Q + 1, Q)
+        out = kcm.draw_collapsed(np.repeat(xc[None], Q + 1, axis=0), E, *args).reshape(Q + 1, Q)
         M = (out[1:] - out[0]).T
         np.testing.assert_allclose(out[0], mean, rtol=1e-9, atol=1e-10 * np.abs(mean).max())
         np.testing.assert_allclose(M @ M.T, cov, rtol=1e-8, atol=1e-12 * s2)
