@@ -28,6 +28,7 @@ from numba import njit
 from .kernel_parts import (
     FM,
     HALF_LOG_2PI,
+    LOG2,
     REC,
     block_record,
     build_L,
@@ -247,17 +248,23 @@ def coll_logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, A, Gt, F):
         lam = Lc[0, 0]
         lam2 = lam * lam
         g = 0.0
+        prod = 1.0  # Σ log p_j as the log of a running product kept in range with frexp (one log in all)
+        ex = 0
         for j in range(Jc):
             a = A[j, 0, 0]
             pj = s2 + lam2 * a
             uj = lam * c[j]
             vj = uj / pj
-            sum_ld += math.log(pj)
+            prod *= pj
+            if prod > 1e100 or prod < 1e-100:
+                prod, e_ = math.frexp(prod)
+                ex += e_
             sum_uv += uj * vj
             sum_vv += vj * vj
             sum_tr += 1.0 / pj
             g += -a * lam / pj + (c[j] - a * lam * vj) * vj / s2
             Lv[j] = lam * vj
+        sum_ld = math.log(prod) + ex * LOG2
         gLc[0, 0] = g
     for j in range(Jc if qc > 1 else 0):
         if not level_factor(j, qc, Lc, s2, A, c, j * qc, u, AL, P):
