@@ -576,7 +576,7 @@ def sparse_args(d: dict) -> tuple:
 
 
 def expand_sparse(spec, Xm: np.ndarray, d: dict, seed: int, chunk: int = 256):
-    """Marginal draws (C, D, ndim) → exact z per draw, one RNG stream per chain.
+    """Marginal draws (C, D, ndim) → exact z per draw, one RNG stream per chain and chunk (on several threads).
 
     Yields ``(chain, draw slice, Z)`` with Z (draws in chunk, Q) in the original block-major order
     (block k's levels, each its q_k terms), ``chunk`` draws at a time so that the draws of z never
@@ -586,11 +586,10 @@ def expand_sparse(spec, Xm: np.ndarray, d: dict, seed: int, chunk: int = 256):
     Q = int(d["ints"][I_Q])
     args = (d["ints"], d["fl"], d["sym"], d["Avals"], d["ZX"], d["Zy"])
 
-    def jobs():  # the normals in a fixed order, the draws of z on several threads (parallel.ordered_map)
-        for c in range(C):
-            rng = np.random.default_rng([seed, c, 7919])
-            for s0 in range(0, D, chunk):
-                s1 = min(D, s0 + chunk)
-                yield c, slice(s0, s1), rng.standard_normal((s1 - s0, Q))
+    def one(job):  # one RNG stream per chain and chunk: the same draws on any number of threads
+        c, s0 = job
+        sl = slice(s0, min(D, s0 + chunk))
+        E = np.random.default_rng([seed, c, 7919, s0]).standard_normal((sl.stop - s0, Q))
+        return c, sl, draw_z(np.ascontiguousarray(Xm[c, sl]), E, *args)
 
-    yield from ordered_map(lambda j: (j[0], j[1], draw_z(np.ascontiguousarray(Xm[j[0], j[1]]), j[2], *args)), jobs())
+    yield from ordered_map(one, ((c, s0) for c in range(C) for s0 in range(0, D, chunk)))

@@ -52,6 +52,12 @@ def reduced_layout(spec) -> list[tuple]:
     return out
 
 
+def _times_factor(z: np.ndarray, L: np.ndarray) -> np.ndarray:
+    """b_j = L z_j for every draw: z (..., J, q), L (..., q, q).  A batched matmul: numpy's einsum takes its
+    generic loop here (egsingle's 4,000 draws × 1,721 levels × 2 terms: 0.78 s vs 0.21 s)."""
+    return np.matmul(z, np.swapaxes(L, -1, -2))
+
+
 def constrain(spec, X: np.ndarray, ranef: bool = True) -> dict[str, np.ndarray]:
     """Unconstrained model-coordinate draws (chains, draws, ndim) → the mirror model's variables.
 
@@ -83,7 +89,7 @@ def constrain(spec, X: np.ndarray, ranef: bool = True) -> dict[str, np.ndarray]:
             vv = v.reshape(v.shape[:-1] + shape)
             out[name] = vv
             if kind == "z":
-                out[f"r_{spec.blocks[k].v}"] = np.einsum("...jt,...st->...js", vv, Ls[k])
+                out[f"r_{spec.blocks[k].v}"] = _times_factor(vv, Ls[k])
         elif kind == "disp":
             out[name] = np.exp(v[..., 0])
         elif kind == "thres":  # PyMC's ordered transform: the first, then log differences

@@ -171,11 +171,12 @@ def _sample_collapsed(spec: Spec, kc: int, start, moments, *, seed, **common):
         Xc = to_model(spec, Xi, shear) if shear is not None else Xi
         full = np.empty((Xc.shape[0], full_ndim))
         full[:, keep_c] = Xc
-        rng = np.random.default_rng([seed, c, 7919])
-        chunks = [(s0, min(Xc.shape[0], s0 + 256)) for s0 in range(0, Xc.shape[0], 256)]
-        jobs = ((s0, s1, rng.standard_normal((s1 - s0, b.J, b.q))) for s0, s1 in chunks)  # normals in a fixed order
-        for s0, s1, z in ordered_map(lambda j: (j[0], j[1], kc_.draw_collapsed(np.ascontiguousarray(Xc[j[0]:j[1]]),
-                                                                                j[2], *args)), jobs):
+        def one(s0):  # one RNG stream per chain and chunk: the same draws on any number of threads
+            s1 = min(Xc.shape[0], s0 + 256)
+            E = np.random.default_rng([seed, c, 7919, s0]).standard_normal((s1 - s0, b.J, b.q))
+            return s0, s1, kc_.draw_collapsed(np.ascontiguousarray(Xc[s0:s1]), E, *args)
+
+        for s0, s1, z in ordered_map(one, range(0, Xc.shape[0], 256)):
             full[s0:s1, zsl] = z.reshape(s1 - s0, -1)
         if moments is None:
             return full
