@@ -98,6 +98,9 @@ def warmup(verbose: bool = True) -> float:
     kernels_marginal.c_logp.address  # noqa: B018
     _corr_coordinates()
     import pyarrow  # noqa: F401  (nutpie's draws come back as Arrow arrays: about 0.3 s on a first fit)
+    import xarray as xr
+
+    xr.Dataset({"a": ("x", np.zeros(2))})  # xarray looks for duck-array modules (dask) on first use: about 0.5 s
 
     from .nutpie_core import load_lib
 
