@@ -180,3 +180,21 @@ def test_fallback_and_pymc_samplers(sleep):
     g = quiet_fit(FORMULA, sleep, seed=1, draws=200, tune=200, sampler="pymc", chains=2, cores=1)
     assert set(g.idata["posterior"].data_vars) >= {"beta", "r_Subject", "sd_Subject", "sigma"}
     assert abs(g.fixef()["Estimate"]["Days"] - 10.47) < 1.5
+
+
+@pytest.mark.parametrize("formula", ["Reaction ~ Days + (1 | Subject)", "Reaction ~ Days + (Days | Subject)"])
+def test_gaussian_loglik_equals_normal_density(sleep, formula):
+    """The pointwise log-likelihood (column-by-column η) is the normal log density at every draw's fitted values."""
+    from scipy import stats
+
+    f = quiet_fit(formula, sleep, seed=3, draws=30, tune=60, chains=2)
+    post = f.idata["posterior"]
+    beta = post["beta"].values  # (C, D, 2): (Intercept), Days
+    r = post["r_Subject"].values  # (C, D, 18, q)
+    g = sleep["Subject"].cat.codes.to_numpy()
+    days = sleep["Days"].to_numpy(float)
+    eta = beta[..., :1] + beta[..., 1:] * days + r[..., g, 0]
+    if r.shape[-1] == 2:
+        eta = eta + r[..., g, 1] * days
+    want = stats.norm.logpdf(sleep["Reaction"].to_numpy(), eta, post["sigma"].values[..., None])
+    np.testing.assert_allclose(f.idata["log_likelihood"]["y"].values, want, rtol=1e-10, atol=1e-10)

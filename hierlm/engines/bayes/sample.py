@@ -229,11 +229,12 @@ class _one_blas_thread:
 
 def gaussian_loglik(spec, design, resp):
     """The compiled pointwise Gaussian log-likelihood of :func:`.posterior.log_likelihood` for this design."""
-    X = np.ascontiguousarray(design.X, float)
+    XT = np.ascontiguousarray(np.asarray(design.X, float).T)
     off = np.ascontiguousarray(design.offset, float)
     G = np.ascontiguousarray(np.stack([b.g for b in spec.blocks])) if spec.blocks else np.zeros((0, design.n), np.int64)
     Z = np.ascontiguousarray(np.concatenate([b.Z for b in spec.blocks], axis=1)) if spec.blocks else np.zeros((design.n, 0))
     qs = np.array([b.q for b in spec.blocks], np.int64)
+    one = np.array([int(b.ones) for b in spec.blocks], np.int64)
     zoff = np.concatenate([[0], np.cumsum(qs)[:-1]]).astype(np.int64)
     boff = np.concatenate([[0], np.cumsum([b.J * b.q for b in spec.blocks])[:-1]]).astype(np.int64)
     y = np.ascontiguousarray(resp.y, float)
@@ -241,7 +242,7 @@ def gaussian_loglik(spec, design, resp):
     lpw = np.log(pw)
 
     def part(beta, R, sigma, out):
-        kernels.gaussian_pointwise(beta, R, sigma, X, off, G, Z, zoff, qs, boff, y, lpw, pw, out)
+        kernels.gaussian_pointwise(beta, R, sigma, XT, off, G, Z, zoff, qs, boff, one, y, lpw, pw, out)
 
     def f(beta, R, sigma, out):  # the kernel releases the GIL: the draws split over the usable cores
         S = beta.shape[0]

@@ -80,9 +80,10 @@ def warmup(verbose: bool = True) -> float:
     kernels_collapsed.draw_collapsed(x[None, :], np.zeros((1, sp.blocks[0].J, 1)), *args)
     kernels_collapsed.c_logp.address  # noqa: B018
     for dtype in (np.float64, np.float32):  # the pointwise log-likelihood (float32 for large fits)
-        kernels.gaussian_pointwise(np.zeros((1, 2)), np.zeros((1, 8)), np.ones(1), np.zeros((40, 2)), np.zeros(40),
+        kernels.gaussian_pointwise(np.zeros((1, 2)), np.zeros((1, 8)), np.ones(1), np.zeros((2, 40)), np.zeros(40),
                                    np.zeros((1, 40), np.int64), np.ones((40, 1)), np.zeros(1, np.int64),
-                                   np.ones(1, np.int64), np.zeros(1, np.int64), np.zeros(40), np.zeros(40),
+                                   np.ones(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.int64), np.zeros(40),
+                                   np.zeros(40),
                                    np.ones(40), np.empty((1, 40), dtype))
     sp = _spec("k ~ x + (1 | g) + (1 | h)", data, "poisson")
     for b in sp.blocks:
