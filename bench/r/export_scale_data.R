@@ -2,7 +2,7 @@
 # Usage: Rscript bench/r/export_scale_data.R [outdir]   (default: bench/data)
 # Only the columns the benchmark's formulas use; factors as their labels, numeric ids as text; rows with a
 # missing value in those columns are left out here (the benchmark fits complete data, as R's na.omit would).
-suppressMessages({library(ggplot2); library(plm); library(carData); library(modeldata)})
+suppressMessages({library(ggplot2); library(plm); library(carData); library(modeldata); library(AER)})
 a <- commandArgs(trailingOnly = TRUE)
 out <- if (length(a)) a[1] else "bench/data"
 dir.create(out, showWarnings = FALSE, recursive = TRUE)
@@ -27,3 +27,10 @@ w(data.frame(vocabulary = Vocab$vocabulary, education = Vocab$education, sex = c
 data(ames, package = "modeldata")  # 2,930 house sales in Ames, Iowa
 w(data.frame(lprice = round(log(ames$Sale_Price), 6), larea = round(log(ames$Gr_Liv_Area), 6),
              Neighborhood = ch(ames$Neighborhood), MS_SubClass = ch(ames$MS_SubClass)), "ames")
+data(GSSvocab, package = "carData")  # 28,867 GSS vocabulary scores, 1978-2016, with age group
+w(data.frame(vocab = GSSvocab$vocab, educ = GSSvocab$educ, year = ch(GSSvocab$year),
+             ageGroup = ch(GSSvocab$ageGroup)), "GSSvocab")
+data(CPS1988, package = "AER")  # 28,155 men's weekly wages, March 1988 Current Population Survey
+w(data.frame(lwage = round(log(CPS1988$wage), 6), education = CPS1988$education,
+             experience = CPS1988$experience, region = ch(CPS1988$region), smsa = ch(CPS1988$smsa),
+             ethnicity = ch(CPS1988$ethnicity)), "CPS1988")
