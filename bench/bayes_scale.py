@@ -327,7 +327,7 @@ def markdown(res: dict) -> list[str]:
             continue
         ok = all(c[k] for k in ("rhat_ok", "divergences_ok", "ess_ok", "time_ok"))
         lines.append(f"| {name} | {rec['structure']} | {(a.get('route') or {}).get('kernel')} | {a['wall_s']:.1f} | "
-                     f"{j['wall_s']:.1f} | {c['time_ratio']:.2f} | {c['ess_per_s_ratio']:.1f} | {a['max_rhat']:.4f} | "
+                     f"{j['wall_s']:.1f} | {c['time_ratio']:.2g} | {c['ess_per_s_ratio']:.1f} | {a['max_rhat']:.4f} | "
                      f"{a['divergent_pct']:.2f} | {a['min_ess_bulk']:.0f} | {a['steps_per_draw']:.1f} / "
                      f"{j['steps_per_draw']:.1f} | {'yes' if ok else 'no'} |")
     lines += ["", "Joint route of the same models (R-hat, divergences %, min bulk ESS):", ""]
