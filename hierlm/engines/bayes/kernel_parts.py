@@ -4,8 +4,9 @@
 Everything is ``numba.njit(cache=True)`` (in hierlm's own cache folder, :mod:`.cache`) with fastmath **off**:
 fastmath gave no measurable speed and made freshly compiled and cache-loaded code differ in the last bits,
 which breaks seeded reproducibility.  The sparse factorisations alone use :data:`FM_DIV` (reused reciprocals
-and fused multiply-adds only; a fresh compile and a cache load give the same draws, checked bit for bit).  Data reach the C entry points through one ``void*`` pointing at an int64 table
-of array addresses, so no entry point closes over Python objects and numba can cache all of them.
+and fused multiply-adds only; a fresh compile and a cache load give the same draws, checked bit for bit).
+Data reach the C entry points through one ``void*`` pointing at an int64 table of array addresses, so no
+entry point closes over Python objects and numba can cache all of them.
 
 Prior records are 4 floats ``[code, a, b, c]`` with the codes of :data:`hierlm.engines.bayes.priors.DISTS`; the
 densities are PyMC's, normalising constants included, so the kernel's log density equals the

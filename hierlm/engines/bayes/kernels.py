@@ -320,9 +320,9 @@ def gaussian_pointwise(beta, R, sigma, XT, off, G, Z, zoff, qs, boff, one, y, lp
 
     ``beta`` (S, p) with ``XT`` (p, n) the transposed X as lme4 orders it; ``R`` (S, nb) the random effects of
     all blocks stacked (block k at ``boff[k]``, level-major, ``qs[k]`` terms; ``one[k]`` = 1 when its only column
-    of Z is ones), ``sigma`` (S,); ``lpw`` = log of the prior weights ``pw``.  ``out`` (S, n) receives −½[log(2πσ²/w) + w(y − η)²/σ²].  η is built one column
-    (one fixed effect, one random term) at a time over all rows: plain loops over the rows, about 3x faster
-    than a row-by-row loop over the columns.
+    of Z is ones), ``sigma`` (S,); ``lpw`` = log of the prior weights ``pw``.  ``out`` (S, n) receives
+    −½[log(2πσ²/w) + w(y − η)²/σ²].  η is built one column (one fixed effect, one random term) at a time over
+    all rows: plain loops over the rows, about 3x faster than a row-by-row loop over the columns.
     """
     S = beta.shape[0]
     p, n = XT.shape
