@@ -255,16 +255,19 @@ def coll_logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, A, Gt, F):
             pj = s2 + lam2 * a
             uj = lam * c[j]
             vj = uj / pj
-            prod *= pj
-            if prod > 1e100 or prod < 1e-100:
-                prod, e_ = math.frexp(prod)
-                ex += e_
+            if 1e-200 < pj < 1e200:
+                prod *= pj
+                if prod > 1e100 or prod < 1e-100:
+                    prod, e_ = math.frexp(prod)
+                    ex += e_
+            else:  # far out (log σ beyond ±230): its own log, so that the product cannot over- or underflow
+                sum_ld += math.log(pj)
             sum_uv += uj * vj
             sum_vv += vj * vj
             sum_tr += 1.0 / pj
             g += -a * lam / pj + (c[j] - a * lam * vj) * vj / s2
             Lv[j] = lam * vj
-        sum_ld = math.log(prod) + ex * LOG2
+        sum_ld += math.log(prod) + ex * LOG2
         gLc[0, 0] = g
     for j in range(Jc if qc > 1 else 0):
         if not level_factor(j, qc, Lc, s2, A, c, j * qc, u, AL, P):

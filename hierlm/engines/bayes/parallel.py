@@ -31,7 +31,8 @@ def ordered_map(fn, items, workers: int | None = None):
         for item in items:
             yield fn(item)
         return
-    with ThreadPoolExecutor(workers) as pool:
+    pool = ThreadPoolExecutor(workers)
+    try:
         pending: deque = deque()
         for item in items:
             pending.append(pool.submit(fn, item))
@@ -39,3 +40,5 @@ def ordered_map(fn, items, workers: int | None = None):
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    finally:  # a consumer that stops early (or an error) drops the chunks not yet started
+        pool.shutdown(wait=True, cancel_futures=True)
