@@ -21,7 +21,7 @@ from .families import pointwise, uses_extra
 from .pymc_model import coords_of, dims_of
 
 __all__ = ["FLOAT32_ABOVE", "LOGLIK_MAX", "RanefMoments", "build_tree", "constrain", "effects", "eta_chunks",
-           "factor_of", "log_likelihood", "reduced_layout", "to_dataset"]
+           "factor_of", "log_likelihood", "reduced_layout", "times_factor", "to_dataset"]
 
 FLOAT32_ABOVE = 20_000_000
 #: above this many draws × observations the pointwise log-likelihood is not stored (4 GiB as float32)
@@ -52,7 +52,7 @@ def reduced_layout(spec) -> list[tuple]:
     return out
 
 
-def _times_factor(z: np.ndarray, L: np.ndarray) -> np.ndarray:
+def times_factor(z: np.ndarray, L: np.ndarray) -> np.ndarray:
     """b_j = L z_j for every draw: z (..., J, q), L (..., q, q).  A batched matmul: numpy's einsum takes its
     generic loop here (egsingle's 4,000 draws × 1,721 levels × 2 terms: 0.78 s vs 0.21 s)."""
     return np.matmul(z, np.swapaxes(L, -1, -2))
@@ -89,7 +89,7 @@ def constrain(spec, X: np.ndarray, ranef: bool = True) -> dict[str, np.ndarray]:
             vv = v.reshape(v.shape[:-1] + shape)
             out[name] = vv
             if kind == "z":
-                out[f"r_{spec.blocks[k].v}"] = _times_factor(vv, Ls[k])
+                out[f"r_{spec.blocks[k].v}"] = times_factor(vv, Ls[k])
         elif kind == "disp":
             out[name] = np.exp(v[..., 0])
         elif kind == "thres":  # PyMC's ordered transform: the first, then log differences
@@ -143,7 +143,7 @@ class RanefMoments:
             if kind == "z":
                 b = self.spec.blocks[k]
                 fsl = next(s for _, s, _, kd, kk in self.spec.layout()[0] if kk == k and kd in ("sd", "chol"))
-                v = np.einsum("sjt,sut->sju", v, factor_of(X[:, fsl], b.q))
+                v = times_factor(v, factor_of(X[:, fsl], b.q))
             self.add(k, v)
 
     def dataset(self):

@@ -30,7 +30,7 @@ from . import kernels_sparse as ks
 from .kernel_parts import corr_draws_from_sampler, corr_to_sampler
 from .nutpie_core import STAT_NAMES, default_cores, run_nuts
 from .parallel import ordered_map
-from .posterior import RanefMoments, constrain, factor_of, reduced_layout, to_dataset
+from .posterior import RanefMoments, constrain, factor_of, reduced_layout, times_factor, to_dataset
 from .pymc_model import build_model, sample_prior, sample_pymc
 from .shear import auto_shear, shear_arrays, to_internal, to_model
 from .spec import Spec, StartValues, init_point
@@ -210,7 +210,7 @@ def _with_ranef(spec: Spec, Xm: np.ndarray, chunks, keep: np.ndarray, moments):
                 X[c, sl, zs] = zk
             else:
                 L = factor_of(Xm[c, sl, red[fsl[k]][1]], b.q)
-                moments.add(k, np.einsum("sjt,sut->sju", zk.reshape(-1, b.J, b.q), L))
+                moments.add(k, times_factor(zk.reshape(-1, b.J, b.q), L))
     return X if X is not None else Xm
 
 
