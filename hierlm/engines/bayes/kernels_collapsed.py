@@ -218,10 +218,10 @@ def coll_logp_grad(x, grad, ints, fl, y, X, G, Z, off, w, A, Gt, F):
     _effects(x, ints, B, kc)
     recc = CHDR + BREC * kc
     zc = ints[recc + B_ZOFF]
-    res = np.empty(n)
     c = np.empty(Jc * qc)
     ones, ks, bo = _ones_info(ints, kc)
     rows = ones and Gt.shape[0] > 0
+    res = np.empty(0 if rows else n)  # the row passes of collapsed_rows keep no residual
     if rows:
         RR = ones_residual(x, p, Gt, F, B, c)
     elif ones:
