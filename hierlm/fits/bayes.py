@@ -11,7 +11,8 @@ interval (``Q2.5``, ``Q97.5``).  ``fit.idata`` is the ArviZ ``DataTree``; ``fit.
 Routes (see :mod:`hierlm.engines.bayes.sample` and :mod:`hierlm.engines.bayes.route`):
 ``sampler=None`` / ``"nutpie"`` runs hierlm's compiled kernel on nutpie's Rust NUTS —
 ``method="marginal"`` integrates the random effects out (any Gaussian model), ``"partial"`` those
-of one grouping factor only, ``"joint"`` samples everything, ``"auto"`` picks the route
+of one grouping factor only, ``"laplace"`` those of a binomial / Poisson model on one grouping factor by
+Laplace's method (approximate, opt-in), ``"joint"`` samples everything, ``"auto"`` picks the route
 estimated fastest from the factor's fill and the levels (recorded in ``fit.settings["route"]``,
 printed by ``summary()``); ``"pymc"``, ``"numpyro"``, ``"blackjax"``, ``"nutpie-pymc"`` sample the
 mirror PyMC model (also the automatic fallback for priors the kernel cannot evaluate).
@@ -479,12 +480,15 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
         error.  None draws one (stored in ``fit.idata.attrs["seed"]``).
     sampler : {None, "nutpie", "pymc", "numpyro", "blackjax", "nutpie-pymc"}
     progressbar : bool
-    method : {"auto", "marginal", "partial", "joint"}
+    method : {"auto", "marginal", "partial", "laplace", "joint"}
         ``"marginal"`` integrates the random effects out (any Gaussian model: one grouping factor,
         or crossed, nested and several bars through a sparse Cholesky of their precision) and draws
         them exactly afterwards; ``"partial"`` (Gaussian, several factors) integrates out those of
         one factor only (the one with the most levels, or the only one with correlated slopes) and
-        samples the others; ``"joint"`` samples them all
+        samples the others; ``"laplace"`` (binomial with the logit link or Poisson with the log link,
+        bars on one grouping factor) integrates them out by Laplace's method, as lme4's ``nAGQ = 1``:
+        an approximation, opt-in, whose random effects are drawn from the approximate conditional
+        (see :mod:`hierlm.engines.bayes.kernels_laplace`); ``"joint"`` samples them all
         with the other parameters; ``"auto"`` (default) picks the route estimated fastest, from the
         number of levels and the factor's fill (see :mod:`hierlm.engines.bayes.route`).  The choice
         and its figures are in ``fit.settings["route"]`` and ``summary()``.

@@ -51,8 +51,8 @@ def validate(draws, tune, chains, seed, sampler, method, target_accept, cores, i
         names = [s for s in SAMPLERS if s]
         raise SamplingError(f"unknown sampler {sampler!r}; use None (hierlm's compiled kernel + nutpie) or one of "
                             f"{names}.{suggest(str(sampler), names)}")
-    if method not in ("auto", "joint", "marginal", "partial"):
-        raise SamplingError(f"method must be 'auto', 'marginal', 'partial' or 'joint', not {method!r}")
+    if method not in ("auto", "joint", "marginal", "partial", "laplace"):
+        raise SamplingError(f"method must be 'auto', 'marginal', 'partial', 'laplace' or 'joint', not {method!r}")
     if target_accept is not None and not (isinstance(target_accept, (int, float)) and 0 < target_accept < 1):
         raise SamplingError(f"target_accept must be a number between 0 and 1 (e.g. 0.9), got {target_accept!r}")
     if cores is not None:
@@ -109,7 +109,7 @@ def pick_route(spec, fam, method: str, kernel_ok: bool, prior_only: bool, iters:
     if prior_only:
         return Route("joint", "prior", "draws from the prior only (sample_prior='only')")
     route = choose_route(spec, method, kernel_ok, iters, draws)
-    if method in ("marginal", "partial") and route.method == "joint":
+    if method in ("marginal", "partial") and route.method == "joint":  # (method="laplace": choose_route refuses)
         raise SamplingError(f"method='{method}' needs a Gaussian model and hierlm's own sampler (sampler=None); this "
                             f"one: family '{fam.name}', {route.reason}. Use method='joint'")
     return route

@@ -83,7 +83,7 @@ class Route:
     ----------
     method : {"marginal", "partial", "joint"}
         All random effects integrated out, those of one grouping factor only, or none.
-    kernel : {"one_factor", "sparse", "collapsed", "joint", "pymc", "prior"}
+    kernel : {"one_factor", "sparse", "laplace", "collapsed", "joint", "pymc", "prior"}
     reason : str
     data, ndim
         The packed marginal kernel (reused by the sampler), when one was built.
@@ -177,9 +177,11 @@ def choose_route(spec: Spec, method: str, kernel_ok: bool, iters: int = 2000, dr
     Parameters
     ----------
     spec : Spec
-    method : {"auto", "marginal", "partial", "joint"}
+    method : {"auto", "marginal", "partial", "laplace", "joint"}
         ``"marginal"`` forces the integrated-out route (Gaussian only), ``"partial"`` the route that
-        integrates out one factor only (the one estimated fastest), ``"joint"`` the joint one.
+        integrates out one factor only (the one estimated fastest), ``"laplace"`` the Laplace-approximated
+        marginal of a binomial or Poisson model on one grouping factor (:mod:`.kernels_laplace`), ``"joint"``
+        the joint one.
     kernel_ok : bool
         Whether hierlm's compiled kernels sample this fit (False: a PyMC sampler, always joint).
     iters : int
@@ -195,6 +197,8 @@ def choose_route(spec: Spec, method: str, kernel_ok: bool, iters: int = 2000, dr
     figures: dict = {"levels": levels}
     if not kernel_ok:
         return Route("joint", "pymc", "sampled by a PyMC sampler", figures=figures)
+    if method == "laplace":
+        return _laplace(spec, figures)
     if spec.family != "gaussian" or spec.link not in ("", "identity"):
         what = f"family '{spec.family}'" + (f" with the link '{spec.link}'" if spec.family == "gaussian" else "")
         return Route("joint", "joint", f"{what}: the random effects cannot be integrated out exactly", figures=figures)
@@ -246,6 +250,19 @@ def choose_route(spec: Spec, method: str, kernel_ok: bool, iters: int = 2000, dr
                      f"most {COSTS['marginal_over']:g}x the cheapest route (+{COSTS['slack_s']:g} s) and has no "
                      "funnels", d, ndim, figures)
     return _cheaper(partial, tj, tpe, figures)
+
+
+def _laplace(spec: Spec, figures: dict) -> Route:
+    """``method="laplace"``: binomial (logit) or Poisson (log) with every bar on one grouping factor."""
+    from .kernels_laplace import laplace_applies
+
+    if not laplace_applies(spec):
+        raise SamplingError(f"method='laplace' integrates the random effects out by Laplace's method for binomial "
+                            f"(logit link) and Poisson (log link) models whose bars share one grouping factor; this "
+                            f"one: family '{spec.family}', link '{spec.link}', grouping factors "
+                            f"{sorted({b.group for b in spec.blocks})}. Use method='auto' (or 'joint')")
+    return Route("marginal", "laplace", "method='laplace': the random effects integrated out by Laplace's method "
+                 "(an approximation, as lme4's nAGQ = 1)", figures=figures)
 
 
 def _cheaper(partial: Route, tj: float, tpe: float, figures: dict) -> Route:

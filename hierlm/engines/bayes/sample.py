@@ -25,6 +25,7 @@ import numpy as np
 from ...errors import HierlmError, SamplingError
 from . import kernels
 from . import kernels_collapsed as kc_
+from . import kernels_laplace as kl
 from . import kernels_marginal as km
 from . import kernels_sparse as ks
 from .kernel_parts import corr_draws_from_sampler, corr_to_sampler
@@ -64,6 +65,7 @@ def sample(spec: Spec, design, *, route, start: StartValues | None, sampler: str
     if sampler in (None, "nutpie"):
         X, stats, moments = _sample_kernel(spec, route, start, store_ranef, **common)
         kind = {"one_factor": ", marginal)", "sparse": ", marginal, sparse Cholesky)",
+                "laplace": ", random effects integrated out by Laplace's method)",
                 "collapsed": f", '{spec.blocks[route.collapsed].label if route.collapsed is not None else ''}' "
                              "integrated out)"}.get(route.kernel, ")")
         extra = {} if moments is None else {"ranef_summary": moments.dataset()}
@@ -106,6 +108,9 @@ def _sample_kernel(spec: Spec, route, start, store_ranef: bool, *, seed, draws, 
         if route.kernel == "sparse":
             d, ndim = (route.data, route.ndim) if route.data is not None else ks.pack_sparse(spec, max_flops=np.inf)
             address, zdraws = ks.c_logp.address, ks.expand_sparse
+        elif route.kernel == "laplace":
+            d, ndim = kl.pack_laplace(spec)
+            address, zdraws = kl.c_logp.address, kl.z_chunks
         else:
             d, ndim = km.pack_marginal(spec)
             address, zdraws = km.c_logp.address, km.z_chunks

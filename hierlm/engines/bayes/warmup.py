@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...design import make_design, response_of
-from . import cache, kernels, kernels_collapsed, kernels_marginal, kernels_sparse, shear
+from . import cache, kernels, kernels_collapsed, kernels_laplace, kernels_marginal, kernels_sparse, shear
 from . import spec as S
 from .diagnostics import ess_bulk  # noqa: F401  (scipy pieces used after sampling)
 from .priors import resolve_priors
@@ -94,6 +94,13 @@ def warmup(verbose: bool = True) -> float:
     x = np.zeros(ndim)
     kernels.logp_grad(x, np.zeros(ndim), *kernels.kernel_args(d))
     shear.to_model(sp, x[None, :], arrays)
+    sp = _spec("k ~ x + (x | g)", data, "poisson")  # the Laplace route (method="laplace")
+    d, ndim = kernels_laplace.pack_laplace(sp)
+    x = np.zeros(ndim)
+    kernels_laplace.laplace_logp_grad(x, np.zeros(ndim), *kernels_laplace.laplace_args(d))
+    for _ in kernels_laplace.z_chunks(sp, x[None, None, :], d, 0):
+        pass
+    kernels_laplace.c_logp.address  # noqa: B018
     kernels.c_logp.address  # noqa: B018  (compiled at import; touching it makes the intent plain)
     kernels_sparse.c_logp.address  # noqa: B018
     kernels_marginal.c_logp.address  # noqa: B018
