@@ -10,11 +10,10 @@ interval (``Q2.5``, ``Q97.5``).  ``fit.idata`` is the ArviZ ``DataTree``; ``fit.
 
 Routes (see :mod:`hierlm.engines.bayes.sample` and :mod:`hierlm.engines.bayes.route`):
 ``sampler=None`` / ``"nutpie"`` runs hierlm's compiled kernel on nutpie's Rust NUTS —
-``method="marginal"`` integrates the random effects out (any Gaussian model), ``"partial"`` those
-of one grouping factor only, ``"laplace"`` those of a binomial / Poisson model on one grouping factor by
-Laplace's method (approximate, opt-in), ``"joint"`` samples everything, ``"auto"`` picks the route
-estimated fastest from the factor's fill and the levels (recorded in ``fit.settings["route"]``,
-printed by ``summary()``); ``"pymc"``, ``"numpyro"``, ``"blackjax"``, ``"nutpie-pymc"`` sample the
+``method="marginal"`` integrates the random effects out (any Gaussian model), ``"partial"`` those of
+one grouping factor only, ``"laplace"`` those of a binomial / Poisson model on one factor by Laplace's
+method (approximate, opt-in), ``"joint"`` samples everything, ``"auto"`` picks the route estimated
+fastest (recorded in ``fit.settings["route"]``, printed by ``summary()``); ``"pymc"``, ``"numpyro"``, ``"blackjax"``, ``"nutpie-pymc"`` sample the
 mirror PyMC model (also the automatic fallback for priors the kernel cannot evaluate).
 """
 
@@ -485,13 +484,12 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
         or crossed, nested and several bars through a sparse Cholesky of their precision) and draws
         them exactly afterwards; ``"partial"`` (Gaussian, several factors) integrates out those of
         one factor only (the one with the most levels, or the only one with correlated slopes) and
-        samples the others; ``"laplace"`` (binomial with the logit link or Poisson with the log link,
-        bars on one grouping factor) integrates them out by Laplace's method, as lme4's ``nAGQ = 1``:
-        an approximation, opt-in, whose random effects are drawn from the approximate conditional
-        (see :mod:`hierlm.engines.bayes.kernels_laplace`); ``"joint"`` samples them all
-        with the other parameters; ``"auto"`` (default) picks the route estimated fastest, from the
-        number of levels and the factor's fill (see :mod:`hierlm.engines.bayes.route`).  The choice
-        and its figures are in ``fit.settings["route"]`` and ``summary()``.
+        samples the others; ``"laplace"`` (binomial-logit or Poisson-log, one grouping factor) integrates
+        them out by Laplace's method as lme4's ``nAGQ = 1`` (approximate, opt-in:
+        :mod:`hierlm.engines.bayes.kernels_laplace`); ``"joint"`` samples them all with the other
+        parameters; ``"auto"`` (default) picks the route estimated fastest, from the number of levels
+        and the factor's fill (see :mod:`hierlm.engines.bayes.route`).  The choice and its figures are
+        in ``fit.settings["route"]`` and ``summary()``.
     target_accept : float, optional
         Target acceptance rate of NUTS; raise it (0.95, 0.99) after divergences.  Default 0.9 for
         the marginal route, 0.95 for the joint route when a grouping factor has fewer than 10
