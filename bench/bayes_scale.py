@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 import tarfile
@@ -170,13 +171,18 @@ def stan_fit(data: str, formula: str, log, timeout: float = 1800) -> dict:
         df.to_csv(csv, index=False)
         factors = ",".join(c for c in df.columns if str(df[c].dtype) == "category")
         t0 = time.perf_counter()
+        # its own process group: on the time limit R's parallel chain workers are stopped with it
+        proc = subprocess.Popen([rscript(), str(ROOT / "r" / "stan_lmer_time.R"), str(csv), formula, factors,
+                                 str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
         try:
-            proc = subprocess.run([rscript(), str(ROOT / "r" / "stan_lmer_time.R"), str(csv), formula, factors,
-                                   str(out)], capture_output=True, text=True, timeout=timeout)
+            err = proc.communicate(timeout=timeout)[1]
         except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
             return {"error": f"stopped after {timeout:.0f} s (did not finish within 30 minutes)"}
         if proc.returncode != 0 or not out.exists():
-            return {"error": proc.stderr[-1000:]}
+            return {"error": err[-1000:]}
         rec = json.loads(out.read_text())
         rec["process_s"] = time.perf_counter() - t0
         return rec
