@@ -109,8 +109,9 @@ def pick_route(spec, fam, method: str, kernel_ok: bool, prior_only: bool, iters:
     if prior_only:
         return Route("joint", "prior", "draws from the prior only (sample_prior='only')")
     route = choose_route(spec, method, kernel_ok, iters, draws)
-    if method in ("marginal", "partial") and route.method == "joint":  # (method="laplace": choose_route refuses)
-        raise SamplingError(f"method='{method}' needs a Gaussian model and hierlm's own sampler (sampler=None); this "
+    if method in ("marginal", "partial", "laplace") and route.method == "joint":
+        what = "a binomial or Poisson model" if method == "laplace" else "a Gaussian model"
+        raise SamplingError(f"method='{method}' needs {what} and hierlm's own sampler (sampler=None); this "
                             f"one: family '{fam.name}', {route.reason}. Use method='joint'")
     return route
 

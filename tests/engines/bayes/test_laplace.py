@@ -161,6 +161,9 @@ def test_laplace_route_refused_where_it_does_not_apply():
         hl.blmer("TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)", gt, family="poisson", method="laplace",
                  draws=10, tune=10)
     cb = hl.load_dataset("cbpp")
+    with pytest.raises(SamplingError, match="method='laplace' needs .*hierlm's own sampler"):
+        hl.blmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cb, family="binomial",
+                 method="laplace", sampler="pymc", draws=10, tune=10)
     with pytest.raises(SamplingError, match="link 'probit'"):
         hl.blmer("cbind(incidence, size - incidence) ~ period + (1 | herd)", cb,
                  family=hl.family("binomial", link="probit"), method="laplace", draws=10, tune=10)
