@@ -361,7 +361,8 @@ def markdown(res: dict) -> list[str]:
         if st:
             lines.append("  * rstanarm stan_lmer: " + (f"{st['fit_s']:.1f} s, R-hat {st.get('max_rhat', 0):.4f}, min bulk "
                                                         f"ESS {st.get('min_ess_bulk', 0):.0f}"
-                                                        if "fit_s" in st else st.get("error", "")[:200]) + _beside(rec))
+                                                        if "fit_s" in st else st.get("error", "")[:200]) + _beside(rec)
+                         + (f" — {st['note']}" if st.get("note") else ""))
     ie = res.get("insteval")
     if ie:
         lines += ["", f"InstEval `{ie['formula']}`:", ""]
