@@ -50,7 +50,7 @@ from .kernel_parts import (
     tri_solve_T,
     voidptr,
 )
-from .kernels_marginal import _chol_inplace, _chol_solve, build_blockdiag_L
+from .kernels_marginal import _chol_inplace, _chol_solve, build_blockdiag_L, level_chunks
 
 __all__ = ["c_logp", "laplace_applies", "laplace_logp_grad", "pack_laplace", "z_chunks"]
 META = 14
@@ -362,17 +362,5 @@ def laplace_args(d: dict) -> tuple:
 def z_chunks(spec, Xm: np.ndarray, d: dict, seed: int, chunk: int = 256):
     """Draws of z from the Laplace approximation of their conditional, ``chunk`` draws at a time: yields
     ``(chain, draw slice, Z (S, Q))`` with Z block-major (block k's levels, each its q_k terms)."""
-    C, D, _ = Xm.shape
-    q, J = int(d["ints"][2]), spec.blocks[0].J
     args = tuple(d[k] for k in ("ints", "y", "X", "Z", "off", "tr", "ptr"))
-    for c in range(C):
-        rng = np.random.default_rng([seed, c, 7919])
-        for s0 in range(0, D, chunk):
-            s1 = min(D, s0 + chunk)
-            E = rng.standard_normal((s1 - s0, J, q))
-            Zd = draw_z(np.ascontiguousarray(Xm[c, s0:s1]), E, *args)
-            parts, qo = [], 0
-            for b in spec.blocks:
-                parts.append(Zd[..., qo:qo + b.q].reshape(s1 - s0, -1))
-                qo += b.q
-            yield c, slice(s0, s1), np.concatenate(parts, axis=1)
+    yield from level_chunks(spec, Xm, int(d["ints"][2]), seed, chunk, lambda X, E: draw_z(X, E, *args))

@@ -374,14 +374,21 @@ def expand_draws(spec, Xm: np.ndarray, d: dict, seed: int) -> np.ndarray:
 def z_chunks(spec, Xm: np.ndarray, d: dict, seed: int, chunk: int = 256):
     """Exact draws of z, ``chunk`` draws at a time: yields ``(chain, draw slice, Z (S, Q))`` with Z block-major
     (block k's levels, each its q_k terms), from the same random numbers as :func:`expand_draws`."""
+    yield from level_chunks(spec, Xm, int(d["ints"][2]), seed, chunk,
+                            lambda X, E: draw_z(X, E, d["ints"], d["A"], d["ZX"], d["Zy"], d["b0"]))
+
+
+def level_chunks(spec, Xm: np.ndarray, q: int, seed: int, chunk: int, draw):
+    """The chunks of :func:`z_chunks` from ``draw(draws (S, ndim), E (S, J, q)) -> z (S, J, q)`` (one grouping
+    factor; one RNG stream per chain)."""
     C, D, _ = Xm.shape
-    q, J = int(d["ints"][2]), spec.blocks[0].J
+    J = spec.blocks[0].J
     for c in range(C):
         rng = np.random.default_rng([seed, c, 7919])
         for s0 in range(0, D, chunk):
             s1 = min(D, s0 + chunk)
             E = rng.standard_normal((s1 - s0, J, q))
-            Z = draw_z(np.ascontiguousarray(Xm[c, s0:s1]), E, d["ints"], d["A"], d["ZX"], d["Zy"], d["b0"])
+            Z = draw(np.ascontiguousarray(Xm[c, s0:s1]), E)
             parts, qo = [], 0
             for b in spec.blocks:
                 parts.append(Z[..., qo:qo + b.q].reshape(s1 - s0, -1))
