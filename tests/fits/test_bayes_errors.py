@@ -66,7 +66,7 @@ def test_bad_sample_prior(sleep, value):
 
 
 @pytest.mark.parametrize("kw, match", [
-    (dict(method="laplace"), "method must be 'auto', 'marginal', 'partial' or 'joint', not 'laplace'"),
+    (dict(method="integrated"), "method must be 'auto', 'marginal', 'partial', 'laplace' or 'joint', not 'integrated'"),
     (dict(init="zero"), "init must be 'lmer'"),
     (dict(cores=0), "cores must be a whole number >= 1"),
     (dict(seed=-3), r"seed must be None or a whole number from 0 to 2\*\*63 - 1, got -3"),

@@ -38,7 +38,8 @@ from ...errors import HierlmWarning
 __all__ = ["KERNEL_MODULES", "cache_dir", "cache_root", "clear", "digest", "install", "prebuilt_dir"]
 
 KERNEL_MODULES = ("collapsed_rows", "family_kernels", "kernel_parts", "kernels", "kernels_collapsed",
-                  "kernels_marginal", "kernels_sparse", "shear", "sparse_chol", "sparse_pairs", "sparse_q2")
+                  "kernels_laplace", "kernels_marginal", "kernels_sparse", "shear", "sparse_chol", "sparse_pairs",
+                  "sparse_q2")
 HERE = pathlib.Path(__file__).resolve().parent
 _FOLDER = re.compile(r"^kernels-[0-9a-f]{16}$")
 _STATE: dict = {}

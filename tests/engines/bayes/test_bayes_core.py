@@ -315,7 +315,7 @@ def test_prior_object_errors():
     (dict(seed=-3), hl.SamplingError, "seed must be"),
     (dict(sampler="stan"), hl.SamplingError, "unknown sampler"),
     (dict(family="gama"), hl.HierlmError, "unknown family"),
-    (dict(method="laplace"), hl.SamplingError, "method must be"),
+    (dict(method="integrated"), hl.SamplingError, "method must be"),
     (dict(target_accept=1.2), hl.SamplingError, "target_accept"),
     (dict(init="zero"), hl.SamplingError, "init must be"),
     (dict(draw=10), hl.HierlmError, "Did you mean 'draws'"),
