@@ -37,20 +37,18 @@ from .kernel_parts import (
     REC,
     block_record,
     c_sig,
-    chol_grad_to_x,
     corr_blocks,
     corr_from_sampler,
     corr_grad_to_sampler,
     corr_table_for,
     finish,
     fixed_prior,
-    lkj_prior,
     pointer_table,
     prior_records,
     tri_solve_T,
     voidptr,
 )
-from .kernels_marginal import _chol_inplace, _chol_solve, build_blockdiag_L, level_chunks
+from .kernels_marginal import _chol_inplace, _chol_solve, blockdiag_priors, build_blockdiag_L, level_chunks
 
 __all__ = ["c_logp", "laplace_applies", "laplace_logp_grad", "pack_laplace", "z_chunks"]
 META = 14
@@ -242,18 +240,7 @@ def laplace_logp_grad(x, grad, ints, fl, y, X, Z, off, tr, ptr):
                 gL[a, b] += (s[a] + cz[a] - alv[a]) * u[b] - ALM[a, b] + v[b] * s[a]
     for c_ in range(p):
         grad[c_] += gbeta[c_]
-    xo = p
-    qo = 0
-    for k in range(K):
-        qk = ints[5 + k]
-        Lk = L[qo:qo + qk, qo:qo + qk]
-        gLk = gL[qo:qo + qk, qo:qo + qk]
-        lp += lkj_prior(Lk, qk, fl, fb, gLk)
-        chol_grad_to_x(gLk, Lk, qk, grad, xo)
-        fb += 2 + REC * qk
-        xo += qk * (qk + 1) // 2
-        qo += qk
-    return lp
+    return blockdiag_priors(lp, L, gL, ints, fl, fb, grad, p)
 
 
 @njit(cache=True, fastmath=FM, nogil=True)

@@ -218,6 +218,14 @@ def marg_logp_grad(x, grad, ints, fl, A, ZX, Zy, XtX, Xty):
     dls2 = -0.5 * ((n - J * q) / s2 + sum_trPinv - (RR - sum_uw) / (s2 * s2) + sum_ww / s2)
     grad[si] += dls2 * 2.0 * s2
     lp += positive_prior(x, grad, fl, REC * p, si)
+    return blockdiag_priors(lp, L, gL, ints, fl, fb, grad, p)
+
+
+@njit(cache=True, fastmath=FM)
+def blockdiag_priors(lp, L, gL, ints, fl, fb, grad, p):
+    """``lp`` plus the LKJ priors of the blocks of a block-diagonal L (``ints[4]`` blocks of sizes ``ints[5:]``,
+    records from ``fl[fb]``), added one by one; dlogp/dL (``gL`` plus the priors') into the packed coordinates
+    after ``grad[:p]``."""
     xo = p
     qo = 0
     for k in range(ints[4]):
