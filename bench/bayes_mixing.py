@@ -63,37 +63,37 @@ def run(log=print, only=None) -> dict:
     return out
 
 
-def verdict(out: dict) -> dict:
-    """Wins (best ESS/s) per option and the geometric mean of each option's ESS/s relative to diag/auto."""
-    wins = dict.fromkeys(OPTIONS, 0)
-    logs = {k: [] for k in OPTIONS}
+def verdict(out: dict, options=OPTIONS, default: str = "diag/auto") -> dict:
+    """Wins (best ESS/s) per option and the geometric mean of each option's ESS/s relative to ``default``."""
+    wins = dict.fromkeys(options, 0)
+    logs = {k: [] for k in options}
     for rec in out["models"].values():
-        ok = {k: rec[k]["ess_per_s"] for k in OPTIONS if "error" not in rec.get(k, {"error": 1})}
+        ok = {k: rec[k]["ess_per_s"] for k in options if "error" not in rec.get(k, {"error": 1})}
         if not ok:
             continue
         wins[max(ok, key=ok.get)] += 1
-        base = ok.get("diag/auto")
+        base = ok.get(default)
         for k, v in ok.items():
             if base and v > 0:
                 logs[k].append(math.log(v / base))
     gm = {k: math.exp(sum(v) / len(v)) if v else None for k, v in logs.items()}
-    best = max(OPTIONS, key=lambda k: (wins[k], gm[k] or 0))
+    best = max(options, key=lambda k: (wins[k], gm[k] or 0))
     return {"wins": wins, "geomean_ess_per_s_vs_default": gm, "best": best}
 
 
-def markdown(out: dict) -> list[str]:
+def markdown(out: dict, options=OPTIONS, default: str = "diag/auto") -> list[str]:
     lines = [f"# {out['description']}", "", f"* date: {out['date']}; load average {out['machine'].get('load_average')}",
-             "", "| model | " + " | ".join(f"{k} ESS/s (R-hat, div)" for k in OPTIONS) + " |",
-             "|---|" + "---|" * len(OPTIONS)]
+             "", "| model | " + " | ".join(f"{k} ESS/s (R-hat, div)" for k in options) + " |",
+             "|---|" + "---|" * len(options)]
     for name, rec in out["models"].items():
         cells = []
-        for k in OPTIONS:
+        for k in options:
             r = rec.get(k, {})
             cells.append("failed" if "error" in r or not r else
                          f"{r['ess_per_s']:.1f} ({r['max_rhat']:.3f}, {r['divergences']})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     v = out.get("verdict", {})
-    lines += ["", f"* wins: {v.get('wins')}", f"* geometric mean of ESS/s relative to diag/auto: "
+    lines += ["", f"* wins: {v.get('wins')}", f"* geometric mean of ESS/s relative to {default}: "
               f"{json.dumps(v.get('geomean_ess_per_s_vs_default'))}", f"* best: {v.get('best')}"]
     return lines
 

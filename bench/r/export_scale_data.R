@@ -34,3 +34,24 @@ data(CPS1988, package = "AER")  # 28,155 men's weekly wages, March 1988 Current 
 w(data.frame(lwage = round(log(CPS1988$wage), 6), education = CPS1988$education,
              experience = CPS1988$experience, region = ch(CPS1988$region), smsa = ch(CPS1988$smsa),
              ethnicity = ch(CPS1988$ethnicity)), "CPS1988")
+# Panels (units x years, crossed) for the partial route's mass-matrix bench (bench/bayes_partial_mass.py)
+data(Cigar, package = "plm")  # cigarette sales in 46 US states, 1963-1992
+w(data.frame(lsales = round(log(Cigar$sales), 6), lprice = round(log(Cigar$price), 6), state = ch(Cigar$state),
+             year = ch(Cigar$year)), "Cigar")
+data(SumHes, package = "plm")  # Summers-Heston: GDP of 125 countries, 1960-1985
+w(data.frame(lgdp = round(log(SumHes$gdp), 6), lpop = round(log(SumHes$pop), 6), country = ch(SumHes$country),
+             year = ch(SumHes$year)), "SumHes")
+data(PSID7682, package = "AER")  # wages of 595 heads of household, 1976-1982
+w(data.frame(lwage = round(log(PSID7682$wage), 6), experience = PSID7682$experience,
+             education = PSID7682$education, gender = ch(PSID7682$gender), id = ch(PSID7682$id),
+             year = ch(PSID7682$year)), "PSID7682")
+data(Males, package = "plm")  # wages of 545 young men, 1980-1987
+w(data.frame(wage = Males$wage, exper = Males$exper, school = Males$school, nr = ch(Males$nr),
+             year = ch(Males$year)), "Males")
+data(Guns, package = "AER")  # violent crime in 51 states, 1977-1999
+w(data.frame(lviolent = round(log(Guns$violent), 6), law = ch(Guns$law), lincome = round(log(Guns$income), 6),
+             state = ch(Guns$state), year = ch(Guns$year)), "Guns")
+data(Municipalities, package = "AER")  # budgets of 265 Swedish municipalities, 1979-1987
+w(data.frame(expenditures = Municipalities$expenditures, revenues = Municipalities$revenues,
+             grants = Municipalities$grants, municipality = ch(Municipalities$municipality),
+             year = ch(Municipalities$year)), "Municipalities")

@@ -30,6 +30,7 @@ from ..engines.bayes import diagnostics as dg
 from ..engines.bayes import spec as S
 from ..engines.bayes.posterior import build_tree
 from ..engines.bayes.priors import resolve_priors
+from ..engines.bayes.route import mass_matrix
 from ..errors import HierlmWarning
 from . import bayes_draws, bayes_predict, extract
 from .bayes_base import BayesBase
@@ -519,8 +520,8 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
     maxdepth : int, optional
         Maximum NUTS tree depth (default 10).
     mass_matrix : {"diag", "low_rank"}, optional
-        nutpie's mass-matrix adaptation; default ``"low_rank"`` for the marginal route (a handful of
-        parameters), ``"diag"`` for the joint one (low rank is slow for hundreds of parameters).
+        nutpie's mass-matrix adaptation; default ``"low_rank"`` for the marginal route, and for the partial
+        one when it samples intercepts only, few of them (:func:`~hierlm.engines.bayes.route.mass_matrix`).
 
     Returns
     -------
@@ -567,8 +568,7 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
         few = min(b.J for b in spec.blocks) < 10
         target_accept = 0.9 if use_marginal else 0.95 if few else 0.8
     target_accept = float(target_accept)
-    if use_marginal:  # a handful of parameters: a dense (low-rank) mass matrix is cheap and mixes far better
-        kw.setdefault("mass_matrix", "low_rank")
+    kw.setdefault("mass_matrix", mass_matrix(spec, route.method, route.collapsed))  # low rank where it mixes better
     settings = dict(formula=design.formula.text, family=fam.name, draws=draws, tune=tune, chains=chains, seed=seed,
                     sampler=sampler or "nutpie", method=route.method, init=init,
                     target_accept=target_accept, cores=cores, sample_prior=sample_prior, notes=notes,
