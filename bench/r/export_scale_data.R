@@ -34,7 +34,7 @@ data(CPS1988, package = "AER")  # 28,155 men's weekly wages, March 1988 Current 
 w(data.frame(lwage = round(log(CPS1988$wage), 6), education = CPS1988$education,
              experience = CPS1988$experience, region = ch(CPS1988$region), smsa = ch(CPS1988$smsa),
              ethnicity = ch(CPS1988$ethnicity)), "CPS1988")
-# Panels (units x years, crossed) for the partial route's mass-matrix bench (bench/bayes_partial_mass.py)
+# Panels (units x years, crossed) for the partial route's mass-matrix bench (bench/bayes_mass_matrix.py)
 data(Cigar, package = "plm")  # cigarette sales in 46 US states, 1963-1992
 w(data.frame(lsales = round(log(Cigar$sales), 6), lprice = round(log(Cigar$price), 6), state = ch(Cigar$state),
              year = ch(Cigar$year)), "Cigar")

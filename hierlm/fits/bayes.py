@@ -520,8 +520,8 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
     maxdepth : int, optional
         Maximum NUTS tree depth (default 10).
     mass_matrix : {"diag", "low_rank"}, optional
-        nutpie's mass-matrix adaptation; default ``"low_rank"`` for the marginal route, and for the partial
-        one when it samples intercepts only, few of them (:func:`~hierlm.engines.bayes.route.mass_matrix`).
+        nutpie's mass-matrix adaptation; default ``"low_rank"`` for the marginal route, and for the others
+        when they sample intercepts only, few of them (:func:`~hierlm.engines.bayes.route.mass_matrix`).
 
     Returns
     -------
@@ -568,7 +568,7 @@ def blmer(formula: str, data, family: str = "gaussian", priors=None, draws: int 
         few = min(b.J for b in spec.blocks) < 10
         target_accept = 0.9 if use_marginal else 0.95 if few else 0.8
     target_accept = float(target_accept)
-    kw.setdefault("mass_matrix", mass_matrix(spec, route.method, route.collapsed))  # low rank where it mixes better
+    kw.setdefault("mass_matrix", mass_matrix(spec, route))  # low rank where it mixes better
     settings = dict(formula=design.formula.text, family=fam.name, draws=draws, tune=tune, chains=chains, seed=seed,
                     sampler=sampler or "nutpie", method=route.method, init=init,
                     target_accept=target_accept, cores=cores, sample_prior=sample_prior, notes=notes,

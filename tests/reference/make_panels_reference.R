@@ -1,5 +1,5 @@
 # lme4 anchors for the crossed panels of issue 19's partial-route mass-matrix bench
-# (bench/bayes_partial_mass.py): lmer's REML fixed effects and their standard errors, which hl.blmer's
+# (bench/bayes_mass_matrix.py): lmer's REML fixed effects and their standard errors, which hl.blmer's
 # posterior means at its defaults should sit close to (in posterior SDs).
 #
 #   Rscript bench/r/export_scale_data.R && Rscript tests/reference/make_panels_reference.R   (repository root)

@@ -69,8 +69,8 @@ COSTS = {
     "slack_s": 2.0,              # the marginal route (no funnels, no divergences) is kept when at most this
                                  # many seconds slower than the fastest estimate
 }
-#: the partial route adapts a low-rank mass matrix when its sampled blocks are intercepts and it samples at
-#: most this many coordinates (``python -m bench.bayes_partial_mass``: see :func:`mass_matrix`)
+#: the partial and joint routes adapt a low-rank mass matrix when their sampled blocks are intercepts and they
+#: sample at most this many coordinates (``python -m bench.bayes_mass_matrix``: see :func:`mass_matrix`)
 LOW_RANK_MAX_DIM = 120
 #: the factor may hold at most this many node blocks (memory: about 3 arrays of this many floats × q²)
 MAX_FACTOR_BLOCKS = 20_000_000
@@ -151,25 +151,27 @@ def partial_gradient_seconds(spec: Spec, kc: int) -> float:
     return ratio * (joint_gradient_seconds(spec) - c["joint_dim"] * spec.blocks[kc].J * spec.blocks[kc].q)
 
 
-def mass_matrix(spec: Spec, method: str, collapsed: int | None = None) -> str:
-    """The mass matrix nutpie adapts on a route: ``"low_rank"`` or ``"diag"``.
+def mass_matrix(spec: Spec, route: Route) -> str:
+    """The mass matrix nutpie adapts on ``route``: ``"low_rank"`` or ``"diag"``.
 
-    The marginal route samples a handful of parameters: low rank.  The partial route (block
-    ``collapsed`` integrated out) also gets low rank when every block it samples is an intercept and it
-    samples at most :data:`LOW_RANK_MAX_DIM` coordinates.  There a fixed effect that moves with a sampled
-    factor (prices with years in a state × year panel) is correlated with that factor's levels in the
-    posterior, which a diagonal mass matrix cannot follow: Cigar's min bulk ESS 105 (R-hat 1.038) with a
-    diagonal one, 9,315 with low rank; txhousing 45 against 4,842.  With correlated slopes left to sample
-    low rank met their funnel badly (lexdec's (1 + frequency | id): 544 divergences, 80 steps per draw), and
-    with thousands of sampled levels its adaptation costs more than it gains (star's teachers and
-    schools: 471 s against 40 s); the joint route keeps the diagonal one for the same reasons
-    (``bench/results/bayes_mixing.md``)."""
-    if method == "marginal":
+    The marginal route samples a handful of parameters: low rank.  The partial and joint routes get low
+    rank too when every block they sample is an intercept and they sample at most
+    :data:`LOW_RANK_MAX_DIM` coordinates.  There a fixed effect that moves with a sampled factor (prices
+    with years in a state × year panel) is correlated with that factor's levels in the posterior, which a
+    diagonal mass matrix cannot follow: Cigar's min bulk ESS 105 (R-hat 1.038) on the partial route with a
+    diagonal one, 9,315 with low rank; on the joint route Mmmec's Poisson model 233 against 4,825.  With
+    correlated slopes left to sample low rank met their funnel badly (lexdec's (1 + frequency | id): 544
+    divergences, 80 steps per draw), and with hundreds of sampled levels its adaptation costs more than it
+    gains (150 simulated levels: 4× the time; star's teachers and schools: 471 s against 40 s), so those
+    keep the diagonal one (``python -m bench.bayes_mass_matrix``).  A PyMC sampler adapts its own.
+    """
+    if route.method == "marginal":
         return "low_rank"
-    if method != "partial" or collapsed is None:
+    if route.kernel not in ("collapsed", "joint"):
         return "diag"
-    left = [b for k, b in enumerate(spec.blocks) if k != collapsed]
-    dim = spec.layout()[1] - spec.blocks[collapsed].J * spec.blocks[collapsed].q
+    kc = route.collapsed if route.method == "partial" else None
+    left = [b for k, b in enumerate(spec.blocks) if k != kc]
+    dim = spec.layout()[1] - (spec.blocks[kc].J * spec.blocks[kc].q if kc is not None else 0)
     return "low_rank" if all(b.q == 1 for b in left) and dim <= LOW_RANK_MAX_DIM else "diag"
 
 

@@ -1,14 +1,15 @@
-"""Mass matrix of the partial route (issue 19): diagonal or low-rank, by ESS per second.
+"""Mass matrix of the partial and joint routes (issue 19): diagonal or low-rank, by ESS per second.
 
-The partial route integrates out one grouping factor and samples the others with the fixed effects.
+The partial route integrates out one grouping factor and samples the others with the fixed effects; the
+joint route (every GLMM) samples them all.
 Where a covariate moves with a sampled factor (prices and years in a state × year panel), the fixed
 effect and that factor's levels are correlated in the posterior, and a diagonal mass matrix mixes
 poorly: on Cigar, ``log(sales) ~ log(price) + (1|state) + (1|year)``, min bulk ESS 106 and R-hat 1.014.
 nutpie's low-rank adaptation learns those directions.
 
-A fixed set of real models, all crossed (the designs the partial route is for), each fitted at the
-defaults (4 chains × 1000 draws after 1000 tuning) on the partial route (``method="partial"``) in a
-fresh process with:
+A fixed set of real models, each fitted at the defaults (4 chains × 1000 draws after 1000 tuning) on
+its route in a fresh process: crossed Gaussian models on the partial route (``method="partial"``),
+GLMMs and two Gaussian panels on the joint route (``method="joint"``), with:
 
 * ``diag`` — nutpie's diagonal mass matrix;
 * ``low_rank`` — nutpie's low-rank mass-matrix adaptation.
@@ -18,8 +19,9 @@ integrated out and h's H levels sampled, with x moving with h (``simcorr_H``) or
 
 Per fit: wall time, min bulk ESS over the summary parameters, ESS per second, max R-hat, divergences.
 The option with the best ESS/s on most models (ties: the geometric mean of the ESS/s ratios) is the
-partial route's default, within the limits the models show (:func:`hierlm.engines.bayes.route.mass_matrix`).  Run: ``nice -n 5 .venv/bin/python -m bench.bayes_partial_mass [NAME ...]``;
-writes ``bench/results/bayes_partial_mass.json`` and ``.md``.
+default, within the limits the models show (:func:`hierlm.engines.bayes.route.mass_matrix`).  Run: ``nice -n 5 .venv/bin/python -m bench.bayes_mass_matrix [NAME ...]``;
+writes ``bench/results/bayes_mass_matrix.json`` and ``.md``.  (The joint route's centring options:
+``bench/bayes_mixing.py``.)
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from .bayes_scale import INSTEVAL, MODELS as SCALE_MODELS, _fit
 from .common import RESULTS, machine, now, write_result
 
 _SCALE = {name: (data, formula) for name, data, formula, _ in SCALE_MODELS}
-MODELS = [
+PARTIAL = [
     ("Cigar", "bench:Cigar:state,year", "lsales ~ lprice + (1|state) + (1|year)"),
     ("SumHes", "bench:SumHes:country,year", "lgdp ~ lpop + (1|country) + (1|year)"),
     ("PSID7682", "bench:PSID7682:id,year,gender",
@@ -52,6 +54,20 @@ MODELS = [
     *((f"sim{kind}_{H}", f"simulate:{kind}:{H}", "y ~ x + (1|g) + (1|h)") for kind in ("corr", "indep")
       for H in (60, 100, 150, 300)),
 ]
+JOINT = [
+    ("cbpp", "cbpp", "cbind(incidence, size - incidence) ~ period + (1|herd)", "binomial"),
+    ("cbpp_poisson", "cbpp", "incidence ~ period + offset(log(size)) + (1|herd)", "poisson"),
+    ("Mmmec", "csv:bench/data/Mmmec.csv:region,nation", "deaths ~ uvb + offset(log(expected)) + (1|region)", "poisson"),
+    ("Salamanders", "csv:bench/data/Salamanders.csv:spp,mined,site", "count ~ mined + spp + (1|site)", "poisson"),
+    ("grouseticks_brood", "grouseticks", "TICKS ~ YEAR + cHEIGHT + (1|BROOD)", "poisson"),
+    ("grouseticks", "grouseticks", "TICKS ~ YEAR + cHEIGHT + (1|BROOD) + (1|LOCATION)", "poisson"),
+    ("Contraception", "csv:bench/data/Contraception.csv:urban,livch,district",
+     "use ~ age + I(age^2) + urban + livch + (urban|district)", "bernoulli"),
+    ("Cigar_joint", "bench:Cigar:state,year", "lsales ~ lprice + (1|state) + (1|year)", "gaussian"),
+    ("Guns_joint", "bench:Guns:state,year,law", "lviolent ~ law + lincome + (1|state) + (1|year)", "gaussian"),
+]
+# name, data, formula, method, family
+MODELS = [(*m, "partial", "gaussian") for m in PARTIAL] + [(n, d, f, "joint", fam) for n, d, f, fam in JOINT]
 OPTIONS = {"diag": {"mass_matrix": "diag"}, "low_rank": {"mass_matrix": "low_rank"}}
 DEFAULT = "diag"  # the option this bench is measured against (the default before it)
 
@@ -70,33 +86,33 @@ def simulate(kind: str, H: int, folder: Path) -> str:
 
 def run(log=print, only=None) -> dict:
     """Fit every model (or those in ``only``, kept beside the recorded others) with each option."""
-    path = RESULTS / "bayes_partial_mass.json"
+    path = RESULTS / "bayes_mass_matrix.json"
     out = {"description": __doc__.splitlines()[0], "date": now(), "machine": machine(), "models": {}}
     if only and path.exists():
         out["models"] = json.loads(path.read_text())["models"]
     tmp = tempfile.TemporaryDirectory()
-    for name, data, formula in MODELS:
+    for name, data, formula, method, family in MODELS:
         if only and name not in only:
             continue
-        rec = {"data": data, "formula": formula, "date": now()}
+        rec = {"data": data, "formula": formula, "method": method, "family": family, "date": now()}
         spec = data
         if data.startswith("simulate:"):
             _, kind, H = data.split(":")
             spec = simulate(kind, int(H), Path(tmp.name))
         for opt, kw in OPTIONS.items():
-            r = rec[opt] = _fit(spec, formula, "partial", 1, **kw)
+            r = rec[opt] = _fit(spec, formula, method, 1, family=family, **kw)
             if "error" in r:
-                log(f"{name:15s} {opt:9s} FAILED {r['error'][-200:]}")
+                log(f"{name:17s} {opt:9s} FAILED {r['error'][-200:]}")
             else:
-                log(f"{name:15s} {opt:9s} {r['wall_s']:7.1f} s  min ESS {r['min_ess_bulk']:6.0f}  ESS/s "
+                log(f"{name:17s} {opt:9s} {r['wall_s']:7.1f} s  min ESS {r['min_ess_bulk']:6.0f}  ESS/s "
                     f"{r['ess_per_s']:8.1f}  R-hat {r['max_rhat']:.4f}  div {r['divergences']}  steps "
                     f"{r['steps_per_draw']:.1f}  (worst {r['worst_ess']})")
         out["models"][name] = rec
-        write_result("bayes_partial_mass", out)
+        write_result("bayes_mass_matrix", out)
     tmp.cleanup()
     out["verdict"] = verdict(out, OPTIONS, DEFAULT)
-    write_result("bayes_partial_mass", out)
-    (RESULTS / "bayes_partial_mass.md").write_text("\n".join(markdown(out, OPTIONS, DEFAULT)) + "\n")
+    write_result("bayes_mass_matrix", out)
+    (RESULTS / "bayes_mass_matrix.md").write_text("\n".join(markdown(out, OPTIONS, DEFAULT)) + "\n")
     return out
 
 
