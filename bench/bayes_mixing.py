@@ -3,8 +3,10 @@
 A fixed set of models the joint route samples (GLMMs, and Gaussian models forced onto it), each fitted
 at the defaults (4 chains × 1000 draws after 1000 tuning) in a fresh process with:
 
-* ``diag/auto`` — today's default: nutpie's diagonal mass matrix, each block centred or not as
-  :func:`hierlm.engines.bayes.spec.choose_centring` decides from the REML / Laplace fit;
+* ``diag/auto`` — the default when this was measured: nutpie's diagonal mass matrix, each block centred or
+  not as :func:`hierlm.engines.bayes.spec.choose_centring` decides from the REML / Laplace fit (the mass
+  matrix is now chosen per model: :func:`hierlm.engines.bayes.route.mass_matrix`, measured by
+  ``bench/bayes_mass_matrix.py``);
 * ``low_rank/auto`` — nutpie's low-rank (dense in the leading directions) mass-matrix adaptation;
 * ``diag/non-centred`` — every block non-centred (``centred=False``), the per-block choice switched off;
 * ``diag/centred`` — every block centred (``centred=True``).
