@@ -89,7 +89,8 @@ def bayes_summary(fit) -> Summary:
             "scale reduction factor on split chains (at convergence, Rhat = 1).",
             f"Divergent transitions after warmup: {ndiv}"]
     if st.get("route"):
-        foot.append(f"Route: {describe(st['route'])}")
+        mass = st.get("mass_matrix") if st["route"].get("kernel") != "pymc" else None
+        foot.append(f"Route: {describe(st['route'])}" + (f"; mass matrix {mass.replace('_', '-')}" if mass else ""))
     if st.get("store_ranef") is False:
         foot.append("Random effects: posterior mean and SD only (store_ranef=False)")
     for note in st.get("notes", []):
