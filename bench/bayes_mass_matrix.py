@@ -34,8 +34,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .bayes_mixing import markdown, verdict
-from .bayes_scale import INSTEVAL, MODELS as SCALE_MODELS, _fit
+from .bayes_laplace import MODELS as LAPLACE_MODELS
+from .bayes_mixing import fit_options, markdown, verdict
+from .bayes_scale import INSTEVAL
+from .bayes_scale import MODELS as SCALE_MODELS
 from .common import RESULTS, machine, now, write_result
 
 _SCALE = {name: (data, formula) for name, data, formula, _ in SCALE_MODELS}
@@ -55,14 +57,8 @@ PARTIAL = [
       for H in (60, 100, 150, 300)),
 ]
 JOINT = [
-    ("cbpp", "cbpp", "cbind(incidence, size - incidence) ~ period + (1|herd)", "binomial"),
-    ("cbpp_poisson", "cbpp", "incidence ~ period + offset(log(size)) + (1|herd)", "poisson"),
-    ("Mmmec", "csv:bench/data/Mmmec.csv:region,nation", "deaths ~ uvb + offset(log(expected)) + (1|region)", "poisson"),
-    ("Salamanders", "csv:bench/data/Salamanders.csv:spp,mined,site", "count ~ mined + spp + (1|site)", "poisson"),
-    ("grouseticks_brood", "grouseticks", "TICKS ~ YEAR + cHEIGHT + (1|BROOD)", "poisson"),
-    ("grouseticks", "grouseticks", "TICKS ~ YEAR + cHEIGHT + (1|BROOD) + (1|LOCATION)", "poisson"),
-    ("Contraception", "csv:bench/data/Contraception.csv:urban,livch,district",
-     "use ~ age + I(age^2) + urban + livch + (urban|district)", "bernoulli"),
+    *(m for m in LAPLACE_MODELS if m[0] != "VerbAgg"),  # GLMMs on one factor (VerbAgg: 5,000 levels)
+    ("grouseticks_crossed", "grouseticks", "TICKS ~ YEAR + cHEIGHT + (1|BROOD) + (1|LOCATION)", "poisson"),
     ("Cigar_joint", "bench:Cigar:state,year", "lsales ~ lprice + (1|state) + (1|year)", "gaussian"),
     ("Guns_joint", "bench:Guns:state,year,law", "lviolent ~ law + lincome + (1|state) + (1|year)", "gaussian"),
 ]
@@ -99,14 +95,7 @@ def run(log=print, only=None) -> dict:
         if data.startswith("simulate:"):
             _, kind, H = data.split(":")
             spec = simulate(kind, int(H), Path(tmp.name))
-        for opt, kw in OPTIONS.items():
-            r = rec[opt] = _fit(spec, formula, method, 1, family=family, **kw)
-            if "error" in r:
-                log(f"{name:17s} {opt:9s} FAILED {r['error'][-200:]}")
-            else:
-                log(f"{name:17s} {opt:9s} {r['wall_s']:7.1f} s  min ESS {r['min_ess_bulk']:6.0f}  ESS/s "
-                    f"{r['ess_per_s']:8.1f}  R-hat {r['max_rhat']:.4f}  div {r['divergences']}  steps "
-                    f"{r['steps_per_draw']:.1f}  (worst {r['worst_ess']})")
+        rec.update(fit_options(name, spec, formula, method, OPTIONS, log, family=family))
         out["models"][name] = rec
         write_result("bayes_mass_matrix", out)
     tmp.cleanup()

@@ -48,21 +48,27 @@ def run(log=print, only=None) -> dict:
         if only and name not in only:
             continue
         rec = {"formula": formula, **extra}
-        for opt, kw in OPTIONS.items():
-            r = _fit(data, formula, "joint", 1, **extra, **kw)
-            rec[opt] = r
-            if "error" in r:
-                log(f"{name:12s} {opt:16s} FAILED {r['error'][-200:]}")
-            else:
-                log(f"{name:12s} {opt:16s} {r['wall_s']:7.1f} s  min ESS {r['min_ess_bulk']:6.0f}  ESS/s "
-                    f"{r['ess_per_s']:8.1f}  R-hat {r['max_rhat']:.4f}  div {r['divergences']}  steps "
-                    f"{r['steps_per_draw']:.1f}")
+        rec.update(fit_options(name, data, formula, "joint", OPTIONS, log, **extra))
         out["models"][name] = rec
         write_result("bayes_mixing", out)
     out["verdict"] = verdict(out)
     write_result("bayes_mixing", out)
     (RESULTS / "bayes_mixing.md").write_text("\n".join(markdown(out)) + "\n")
     return out
+
+
+def fit_options(name: str, data: str, formula: str, method: str, options: dict, log=print, **extra) -> dict:
+    """One fit per option (seed 1, a fresh process each), logged as it ends: ``{option: record}``."""
+    recs = {}
+    for opt, kw in options.items():
+        r = recs[opt] = _fit(data, formula, method, 1, **extra, **kw)
+        if "error" in r:
+            log(f"{name:17s} {opt:16s} FAILED {r['error'][-200:]}")
+        else:
+            log(f"{name:17s} {opt:16s} {r['wall_s']:7.1f} s  min ESS {r['min_ess_bulk']:6.0f}  ESS/s "
+                f"{r['ess_per_s']:8.1f}  R-hat {r['max_rhat']:.4f}  div {r['divergences']}  steps "
+                f"{r['steps_per_draw']:.1f}  (worst {r['worst_ess']})")
+    return recs
 
 
 def verdict(out: dict, options=OPTIONS, default: str = "diag/auto") -> dict:
@@ -95,8 +101,8 @@ def markdown(out: dict, options=OPTIONS, default: str = "diag/auto") -> list[str
                          f"{r['ess_per_s']:.1f} ({r['max_rhat']:.3f}, {r['divergences']})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     v = out.get("verdict", {})
-    lines += ["", f"* wins: {v.get('wins')}", f"* geometric mean of ESS/s relative to {default}: "
-              f"{json.dumps(v.get('geomean_ess_per_s_vs_default'))}", f"* best: {v.get('best')}"]
+    lines += ["", f"* wins: {v.get('wins')}", (f"* geometric mean of ESS/s relative to {default}: "
+               f"{json.dumps(v.get('geomean_ess_per_s_vs_default'))}"), f"* best: {v.get('best')}"]
     return lines
 
 
